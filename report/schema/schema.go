@@ -1,0 +1,222 @@
+// Package schema holds the types of the JSON report, "memsnap-report/v1"
+// (DESIGN §4). Every renderer (html, json, text, markdown, sarif, junit)
+// renders the same Document, so all formats tell the same story. Fields may be
+// added, never renamed. A number the bundle does not provide is null (a nil
+// pointer), never 0.
+package schema
+
+import "encoding/json"
+
+// ID is the value of Document.Schema.
+const ID = "memsnap-report/v1"
+
+// Severities, from most to least severe.
+const (
+	Critical = "critical"
+	Warning  = "warning"
+	Info     = "info"
+)
+
+// SeverityRank orders severities: higher is worse; unknown is 0.
+func SeverityRank(s string) int {
+	switch s {
+	case Critical:
+		return 3
+	case Warning:
+		return 2
+	case Info:
+		return 1
+	}
+	return 0
+}
+
+// Document is the whole report.
+type Document struct {
+	Schema         string        `json:"schema"`
+	Generated      string        `json:"generated"`
+	MemsnapVersion string        `json:"memsnap_version"`
+	Bundles        []Bundle      `json:"bundles"`
+	Rules          []RuleStatus  `json:"rules"`
+	Findings       []Finding     `json:"findings"`
+	OOMEvents      []OOMEvent    `json:"oom_events"`
+	Workloads      []Workload    `json:"workloads"`
+	HeapProfiles   []HeapProfile `json:"heap_profiles"`
+	Excerpts       []Excerpt     `json:"excerpts"`
+}
+
+// Bundle describes one analysed bundle (one node).
+type Bundle struct {
+	Index             int      `json:"index"`
+	Source            string   `json:"source"`
+	Node              string   `json:"node"`
+	Kernel            string   `json:"kernel"`
+	CgroupVersion     *int     `json:"cgroup_version"`
+	Manifest          bool     `json:"manifest"`
+	PartialOOMReports int      `json:"partial_oom_reports"`
+	Sources           []Source `json:"sources"`
+	// Problems are what could not be read or understood, one message each,
+	// naming the file: "kubelet/summary.json: invalid JSON at byte 1042 (…)".
+	Problems []string `json:"problems"`
+	// Memory is the node memory waterfall (capacity → allocatable → kubepods
+	// limit → systemd's limit → used → working set → anon).
+	Memory NodeMemory `json:"memory"`
+}
+
+// Source is one collector source's status as the manifest records it.
+type Source struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	Error  string `json:"error"`
+}
+
+// NodeMemory holds the node-level figures, measured or recomputed; nil = not in the bundle.
+type NodeMemory struct {
+	CapacityBytes            *int64 `json:"capacity_bytes"`
+	AllocatableBytes         *int64 `json:"allocatable_bytes"`          // recomputed from config
+	AllocatableReportedBytes *int64 `json:"allocatable_reported_bytes"` // Node object / kubelet
+	KubepodsLimitBytes       *int64 `json:"kubepods_limit_bytes"`       // the cgroup file
+	ExpectedKubepodsBytes    *int64 `json:"expected_kubepods_limit_bytes"`
+	SystemdLimitBytes        *int64 `json:"systemd_limit_bytes"` // systemctl show kubepods.slice
+	EvictionHardBytes        *int64 `json:"eviction_hard_bytes"`
+	UsedBytes                *int64 `json:"used_bytes"`        // root usage
+	WorkingSetBytes          *int64 `json:"working_set_bytes"` // root usage − inactive_file
+	AnonBytes                *int64 `json:"anon_bytes"`
+	AvailableBytes           *int64 `json:"available_bytes"` // MemTotal − root working set
+	KubepodsWorkingSetBytes  *int64 `json:"kubepods_working_set_bytes"`
+}
+
+// RuleStatus says whether a rule ran on a bundle, or why it was skipped.
+type RuleStatus struct {
+	ID     string `json:"id"`
+	Bundle int    `json:"bundle"`
+	Status string `json:"status"` // ran | skipped | disabled
+	Reason string `json:"reason"`
+}
+
+// Finding is one diagnosis.
+type Finding struct {
+	Rule        string       `json:"rule"`
+	Severity    string       `json:"severity"`
+	Bundle      int          `json:"bundle"`
+	Node        string       `json:"node"`
+	Subject     string       `json:"subject"`
+	Namespace   string       `json:"namespace"`
+	Pod         string       `json:"pod"`
+	PodUID      string       `json:"pod_uid"`
+	Container   string       `json:"container"`
+	Cgroup      string       `json:"cgroup"`
+	Title       string       `json:"title"`
+	Summary     string       `json:"summary"`
+	Evidence    []Evidence   `json:"evidence"`
+	Remediation string       `json:"remediation"`
+	References  []string     `json:"references"`
+	Suppressed  *Suppression `json:"suppressed,omitempty"`
+}
+
+// Evidence cites one bundle file and the value or line in it that proves a claim.
+type Evidence struct {
+	File string `json:"file"`
+	// Key is the field, stat key or line number ("total_active_file", "line 1042").
+	Key string `json:"key,omitempty"`
+	// Value is the exact number as read (bytes unless Text says otherwise);
+	// json.Number keeps 9223372036854771712 exact.
+	Value json.Number `json:"value,omitempty"`
+	Text  string      `json:"text"`
+}
+
+// Suppression records why a finding was suppressed by --config.
+type Suppression struct {
+	Reason string `json:"reason"`
+}
+
+// OOMEvent is one process the kernel killed.
+type OOMEvent struct {
+	Bundle          int      `json:"bundle"`
+	Node            string   `json:"node"`
+	Time            string   `json:"time"`
+	TimeNote        string   `json:"time_note,omitempty"` // e.g. "year taken from manifest created; UTC assumed"
+	UptimeSeconds   *float64 `json:"uptime_seconds"`
+	Process         string   `json:"process"`
+	PID             int      `json:"pid"`
+	Constraint      string   `json:"constraint"`
+	OOMMemcg        string   `json:"oom_memcg"`
+	TaskMemcg       string   `json:"task_memcg"`
+	Namespace       string   `json:"namespace"`
+	Pod             string   `json:"pod"`
+	PodUID          string   `json:"pod_uid"`
+	Container       string   `json:"container"`
+	ContainerID     string   `json:"container_id"`
+	LimitScope      string   `json:"limit_scope"`
+	LimitCounter    string   `json:"limit_counter"`
+	AnonRSSBytes    *int64   `json:"anon_rss_bytes"`
+	FileRSSBytes    *int64   `json:"file_rss_bytes"`
+	ShmemRSSBytes   *int64   `json:"shmem_rss_bytes"`
+	MemcgUsageBytes *int64   `json:"memcg_usage_bytes"`
+	MemcgLimitBytes *int64   `json:"memcg_limit_bytes"`
+	MemcgFailcnt    *int64   `json:"memcg_failcnt"`
+	FilledBy        string   `json:"filled_by"`
+	// Line is the 1-based line of the kill in logs/kernel.log (or the file named by File).
+	File string `json:"file"`
+	Line int    `json:"line"`
+}
+
+// Workload is one pod or container row: recomputed and reported numbers side by side.
+type Workload struct {
+	Bundle                  int    `json:"bundle"`
+	Node                    string `json:"node"`
+	Namespace               string `json:"namespace"`
+	Pod                     string `json:"pod"`
+	PodUID                  string `json:"pod_uid"`
+	Container               string `json:"container"` // name | "POD" (sandbox) | "" for the pod row
+	ContainerID             string `json:"container_id"`
+	QoS                     string `json:"qos"`
+	Cgroup                  string `json:"cgroup"`
+	UsageBytes              *int64 `json:"usage_bytes"`
+	WorkingSetBytes         *int64 `json:"working_set_bytes"`
+	WorkingSetReportedBytes *int64 `json:"working_set_reported_bytes"`
+	AnonBytes               *int64 `json:"anon_bytes"`
+	ActiveFileBytes         *int64 `json:"active_file_bytes"`
+	InactiveFileBytes       *int64 `json:"inactive_file_bytes"`
+	ShmemBytes              *int64 `json:"shmem_bytes"`
+	KernelBytes             *int64 `json:"kernel_bytes"`
+	SwapBytes               *int64 `json:"swap_bytes"`
+	LimitBytes              *int64 `json:"limit_bytes"`
+	Unlimited               bool   `json:"unlimited"`
+	RestartCount            *int32 `json:"restart_count,omitempty"`
+	LastTermination         string `json:"last_termination,omitempty"` // e.g. "OOMKilled"
+}
+
+// HeapProfile summarises one pprof heap profile.
+type HeapProfile struct {
+	Bundle     int        `json:"bundle"`
+	Target     string     `json:"target"`
+	File       string     `json:"file"`
+	PID        *int       `json:"pid"`
+	RSSBytes   *int64     `json:"rss_bytes"`
+	InuseBytes *int64     `json:"inuse_bytes"`
+	AllocBytes *int64     `json:"alloc_bytes"`
+	TopInuse   []FuncCost `json:"top_inuse"`
+	TopAlloc   []FuncCost `json:"top_alloc"`
+	Error      string     `json:"error,omitempty"`
+}
+
+// FuncCost is one function's flat bytes in a profile.
+type FuncCost struct {
+	Function string `json:"function"`
+	Bytes    int64  `json:"bytes"`
+}
+
+// Excerpt is a few embedded lines of a cited file for the raw-evidence viewer:
+// never a whole large file.
+type Excerpt struct {
+	Bundle    int           `json:"bundle"`
+	File      string        `json:"file"`
+	Lines     []ExcerptLine `json:"lines"`
+	Truncated bool          `json:"truncated"`
+}
+
+// ExcerptLine is one line with its 1-based number in the file.
+type ExcerptLine struct {
+	N    int    `json:"n"`
+	Text string `json:"text"`
+}
