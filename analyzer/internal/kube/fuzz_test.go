@@ -1,0 +1,68 @@
+package kube
+
+import (
+	"bytes"
+	"os"
+	"testing"
+
+	"github.com/memsnap/memsnap/internal/testcorpus"
+)
+
+func FuzzParsePods(f *testing.F) {
+	f.Add(readTestdata(f, "pods.json"))
+	f.Add([]byte(`{"items":[{"metadata":{"uid":"u"},"spec":{"initContainers":[{"name":"i","restartPolicy":"Always"}],"containers":[]}}]}`))
+	f.Add([]byte(`{"items":[{"status":{"containerStatuses":[{"containerID":"://","state":{}}]}}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		pl, err := ParsePods(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		pl.UIDIndex()
+		for _, p := range pl.Pods {
+			for _, c := range p.Containers {
+				pl.ContainerByID(c.ID)
+			}
+			pl.PodByUID(p.UID)
+		}
+	})
+}
+
+func FuzzParseSummary(f *testing.F) {
+	for _, name := range summaryFiles {
+		b, err := os.ReadFile(testcorpus.Path(f, "kubelet-summary", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"node":{"systemContainers":[{"name":"pods"},{"name":"pods"}]},"pods":[{"volume":[{"pvcRef":{}}]}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := ParseSummary(bytes.NewReader(data))
+		if err == nil {
+			s.Kubepods()
+		}
+	})
+}
+
+func FuzzParseNode(f *testing.F) {
+	f.Add(readTestdata(f, "node.json"))
+	f.Add([]byte(`{"status":{"capacity":{"memory":"1e3","hugepages-1Gi":"-1"}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if n, err := ParseNode(bytes.NewReader(data)); err == nil {
+			n.Condition("MemoryPressure")
+		}
+	})
+}
+
+func FuzzParsePodsIndex(f *testing.F) {
+	f.Add([]byte("shop\tweb-0\t22697648-cc63-47d6-ba97-fe420988dfc1\tapp\t3\n"))
+	f.Add([]byte("\"a\\tb\"\tp\tu\tc\t-1\n\t\t\t\t\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		entries, _ := ParsePodsIndex(bytes.NewReader(data))
+		for _, e := range entries {
+			if e.Restart < 0 || e.UID == "" {
+				t.Fatalf("bad entry %+v", e)
+			}
+		}
+	})
+}
