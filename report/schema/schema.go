@@ -42,6 +42,18 @@ type Document struct {
 	Workloads      []Workload    `json:"workloads"`
 	HeapProfiles   []HeapProfile `json:"heap_profiles"`
 	Excerpts       []Excerpt     `json:"excerpts"`
+	// Catalog describes the rules that ran, from their own docs, so renderers
+	// can name a rule that produced no finding (SARIF reportingDescriptors,
+	// JUnit testcases, the HTML sources section). Optional.
+	Catalog []RuleDoc `json:"catalog,omitempty"`
+}
+
+// RuleDoc is one rule as it documents itself.
+type RuleDoc struct {
+	ID       string `json:"id"`
+	Title    string `json:"title"`
+	Doc      string `json:"doc"`
+	Severity string `json:"severity"` // the rule's usual severity
 }
 
 // Bundle describes one analysed bundle (one node).

@@ -1,0 +1,348 @@
+package report
+
+import (
+	"fmt"
+	"html/template"
+	"strconv"
+	"strings"
+
+	"github.com/memsnap/memsnap/report/schema"
+)
+
+// htmlPage is everything the HTML template shows. Strings from the bundle
+// stay plain strings here: html/template escapes them for the context they
+// land in; only our own assets are typed as template.CSS/JS.
+type htmlPage struct {
+	CSP            string
+	CSS            template.CSS
+	EChartsJS      template.JS
+	InitJS         template.JS
+	EChartsLicense string
+	EChartsNotice  string
+
+	Generated string
+	Version   string
+	Verdict   verdictView
+	Multi     bool
+	Summary   []summaryRow
+	Findings  []findingView
+	Suppr     []findingView
+	OOM       []oomView
+	OOMChart  *chartSpec
+	Bundles   []bundleView
+	Notes     []string // caps that applied
+	Charts    []chartSpec
+}
+
+type verdictView struct {
+	Severity string // critical | warning | info | ok
+	Headline string
+	Detail   string
+}
+
+type summaryRow struct {
+	Index   int
+	Node    string
+	Source  string
+	Tally   tally
+	OOM     int
+	Missing int
+}
+
+type findingView struct {
+	schema.Finding
+	Anchor   string
+	Evidence []evidenceView
+	More     int // evidence items not shown
+}
+
+type evidenceView struct {
+	schema.Evidence
+	Link string // "#ex-<bundle>-<k>" when the excerpt viewer has the file
+}
+
+type oomView struct {
+	schema.OOMEvent
+	NodeLabel string
+	Workload  string
+	Link      string
+}
+
+type bundleView struct {
+	schema.Bundle
+	Name        string
+	Tally       tally
+	MemoryChart *chartSpec
+	MemoryRows  []memoryRow
+	WorkChart   *chartSpec
+	Workloads   []schema.Workload
+	WorkTotal   int
+	Heap        []heapView
+	Skipped     []schema.RuleStatus
+	Excerpts    []excerptView
+	ExcerptMore int
+}
+
+type memoryRow struct {
+	Label string
+	Value *int64
+	Note  string
+}
+
+type heapView struct {
+	schema.HeapProfile
+	Index      int
+	InuseChart *chartSpec
+	AllocChart *chartSpec
+	TopInuse   []schema.FuncCost
+	TopAlloc   []schema.FuncCost
+}
+
+type excerptView struct {
+	Anchor    string
+	File      string
+	Range     string
+	Lines     []excerptLine
+	Truncated bool
+	Cut       int
+}
+
+type excerptLine struct {
+	N    int
+	Text string
+	Hit  bool
+}
+
+func buildPage(doc *schema.Document, opts Options) *htmlPage {
+	p := &htmlPage{Generated: generated(doc, opts), Version: doc.MemsnapVersion, Multi: len(doc.Bundles) > 1}
+	all := countFindings(doc, -1)
+	p.Verdict = verdict(doc, all)
+
+	// Excerpt anchors first: findings link to them.
+	anchors := map[string]string{} // bundle \x00 file -> anchor
+	excerpts := map[int][]excerptView{}
+	excerptMore := map[int]int{}
+	hits := citedLines(doc)
+	exBudget := &byteBudget{left: htmlExcerptBytes}
+	for k, e := range doc.Excerpts {
+		if len(excerpts[e.Bundle]) >= htmlExcerptCap || exBudget.left == 0 {
+			excerptMore[e.Bundle]++
+			continue
+		}
+		ev := excerptView{Anchor: fmt.Sprintf("ex-%d-%d", e.Bundle, k), File: truncateRunes(e.File, htmlFieldRunes), Truncated: e.Truncated}
+		for i, l := range e.Lines {
+			text := truncateRunes(l.Text, htmlLineRunes)
+			if i == htmlExcerptLineCap || !exBudget.take(len(text)+60) {
+				ev.Cut = len(e.Lines) - i
+				break
+			}
+			ev.Lines = append(ev.Lines, excerptLine{N: l.N, Text: text, Hit: hits[citeKey(e.Bundle, e.File, l.N)]})
+		}
+		if len(ev.Lines) > 0 {
+			ev.Range = fmt.Sprintf("lines %d–%d", ev.Lines[0].N, ev.Lines[len(ev.Lines)-1].N)
+		}
+		key := strconv.Itoa(e.Bundle) + "\x00" + e.File
+		if _, ok := anchors[key]; !ok {
+			anchors[key] = "#" + ev.Anchor
+		}
+		excerpts[e.Bundle] = append(excerpts[e.Bundle], ev)
+	}
+
+	fBudget := &byteBudget{left: htmlFindingBytes}
+	for i, f := range doc.Findings {
+		fv := findingView{Finding: f, Anchor: fmt.Sprintf("finding-%d", i)}
+		fv.Title = truncateRunes(f.Title, htmlFieldRunes)
+		fv.Subject = truncateRunes(f.Subject, htmlFieldRunes)
+		fv.Summary = truncateRunes(f.Summary, htmlFieldRunes)
+		fv.Remediation = truncateRunes(f.Remediation, htmlFieldRunes)
+		size := 800 + len(fv.Title) + len(fv.Subject) + len(fv.Summary) + len(fv.Remediation)
+		for j, e := range f.Evidence {
+			if j == htmlEvidenceCap {
+				fv.More = len(f.Evidence) - j
+				break
+			}
+			e.File = truncateRunes(e.File, htmlFieldRunes)
+			e.Key = truncateRunes(e.Key, htmlFieldRunes)
+			e.Text = truncateRunes(e.Text, htmlFieldRunes)
+			size += 200 + len(e.File) + len(e.Key) + len(e.Text)
+			fv.Evidence = append(fv.Evidence, evidenceView{Evidence: e, Link: anchors[strconv.Itoa(f.Bundle)+"\x00"+f.Evidence[j].File]})
+		}
+		if !fBudget.take(size) {
+			p.Notes = append(p.Notes, fmt.Sprintf("Only the first %d of %d findings are shown (worst first); the JSON report has all of them.", i, len(doc.Findings)))
+			break
+		}
+		if f.Suppressed != nil {
+			p.Suppr = append(p.Suppr, fv)
+		} else {
+			p.Findings = append(p.Findings, fv)
+		}
+	}
+
+	for _, b := range worstBundlesFirst(doc) {
+		missing := 0
+		for _, s := range b.Sources {
+			if s.Status != "ok" {
+				missing++
+			}
+		}
+		p.Summary = append(p.Summary, summaryRow{Index: b.Index, Node: bundleName(b), Source: b.Source,
+			Tally: countFindings(doc, b.Index), OOM: oomCount(doc, b.Index), Missing: missing})
+	}
+
+	for i, e := range doc.OOMEvents {
+		if i == htmlOOMRowCap {
+			p.Notes = append(p.Notes, fmt.Sprintf("The OOM table lists the first %d of %d kills; the timeline shows all of them.", htmlOOMRowCap, len(doc.OOMEvents)))
+			break
+		}
+		p.OOM = append(p.OOM, oomView{OOMEvent: e, NodeLabel: oomNodeLabel(doc, e),
+			Workload: workloadName(e.Namespace, e.Pod, e.Container), Link: anchors[strconv.Itoa(e.Bundle)+"\x00"+e.File]})
+	}
+	if c, ok := oomTimelineChart(doc); ok {
+		p.OOMChart = &c
+		p.Charts = append(p.Charts, c)
+	}
+
+	perBundle := htmlRowBudget
+	if n := len(doc.Bundles); n > 0 {
+		perBundle = max(htmlRowMinPerBundle, htmlRowBudget/n)
+	}
+	for _, b := range doc.Bundles {
+		bv := bundleView{Bundle: b, Name: bundleName(b), Tally: countFindings(doc, b.Index),
+			Excerpts: excerpts[b.Index], ExcerptMore: excerptMore[b.Index]}
+		bv.MemoryRows = memoryRows(b.Memory)
+		if c, ok := nodeMemoryChart(b); ok {
+			bv.MemoryChart = &c
+			p.Charts = append(p.Charts, c)
+		}
+		var rows []schema.Workload
+		for _, w := range doc.Workloads {
+			if w.Bundle == b.Index {
+				rows = append(rows, w)
+			}
+		}
+		if c, ok := workloadChart(b, rows); ok {
+			bv.WorkChart = &c
+			p.Charts = append(p.Charts, c)
+		}
+		bv.WorkTotal = len(rows)
+		if len(rows) > perBundle {
+			rows = rows[:perBundle]
+			p.Notes = append(p.Notes, fmt.Sprintf("%s: the pods table shows %d of %d rows.", bv.Name, perBundle, bv.WorkTotal))
+		}
+		for i := range rows {
+			w := &rows[i] // rows is this function's own slice
+			w.Namespace, w.Pod, w.Container = truncateRunes(w.Namespace, 253), truncateRunes(w.Pod, 253), truncateRunes(w.Container, 253)
+			w.PodUID, w.Cgroup, w.QoS = truncateRunes(w.PodUID, 253), truncateRunes(w.Cgroup, 500), truncateRunes(w.QoS, 40)
+			w.LastTermination = truncateRunes(w.LastTermination, 100)
+		}
+		bv.Workloads = rows
+		for k, h := range doc.HeapProfiles {
+			if h.Bundle != b.Index {
+				continue
+			}
+			hv := heapView{HeapProfile: h, Index: k, TopInuse: capFuncs(h.TopInuse), TopAlloc: capFuncs(h.TopAlloc)}
+			if c, ok := heapChart(fmt.Sprintf("chart-heap-%d-inuse", k), "in-use bytes", h.TopInuse); ok {
+				hv.InuseChart = &c
+				p.Charts = append(p.Charts, c)
+			}
+			if c, ok := heapChart(fmt.Sprintf("chart-heap-%d-alloc", k), "allocated bytes", h.TopAlloc); ok {
+				hv.AllocChart = &c
+				p.Charts = append(p.Charts, c)
+			}
+			bv.Heap = append(bv.Heap, hv)
+		}
+		for _, r := range doc.Rules {
+			if r.Bundle == b.Index && r.Status != "ran" {
+				bv.Skipped = append(bv.Skipped, r)
+			}
+		}
+		if bv.ExcerptMore > 0 {
+			p.Notes = append(p.Notes, fmt.Sprintf("%s: %d further excerpts are not embedded.", bv.Name, bv.ExcerptMore))
+		}
+		p.Bundles = append(p.Bundles, bv)
+	}
+	return p
+}
+
+func verdict(doc *schema.Document, all tally) verdictView {
+	nodes := len(doc.Bundles)
+	switch worst := all.Worst(); worst {
+	case "":
+		v := verdictView{Severity: "ok", Headline: "No findings", Detail: fmt.Sprintf("%d node(s) analysed; no rule reported a problem.", nodes)}
+		if all.Suppressed > 0 {
+			v.Detail += fmt.Sprintf(" %d finding(s) were suppressed by configuration and are listed below.", all.Suppressed)
+		}
+		return v
+	default:
+		headline := map[string]string{
+			schema.Critical: "Critical memory problems found",
+			schema.Warning:  "Memory problems found",
+			schema.Info:     "Notes, no problems",
+		}[worst]
+		// Lead with the worst finding's own title: the story at a glance.
+		for _, f := range doc.Findings {
+			if f.Suppressed == nil && f.Severity == worst && f.Title != "" {
+				headline = f.Title
+				break
+			}
+		}
+		return verdictView{Severity: worst, Headline: truncateRunes(headline, 300),
+			Detail: fmt.Sprintf("%s on %d node(s).", all, nodes)}
+	}
+}
+
+func memoryRows(m schema.NodeMemory) []memoryRow {
+	return []memoryRow{
+		{"Capacity (MemTotal)", m.CapacityBytes, "node/meminfo"},
+		{"Allocatable, reported", m.AllocatableReportedBytes, "Node object / kubelet"},
+		{"Allocatable, recomputed", m.AllocatableBytes, "capacity − reserved − eviction threshold"},
+		{"kubepods limit, expected", m.ExpectedKubepodsBytes, "capacity − kube-reserved − system-reserved"},
+		{"kubepods limit, cgroup file", m.KubepodsLimitBytes, "what the kernel enforces"},
+		{"kubepods limit, systemd", m.SystemdLimitBytes, "systemctl show kubepods.slice"},
+		{"Hard eviction threshold", m.EvictionHardBytes, "memory.available"},
+		{"Used (root usage)", m.UsedBytes, ""},
+		{"Working set (root)", m.WorkingSetBytes, "usage − inactive_file"},
+		{"kubepods working set", m.KubepodsWorkingSetBytes, ""},
+		{"Anon", m.AnonBytes, ""},
+		{"Available", m.AvailableBytes, "MemTotal − root working set"},
+	}
+}
+
+func capFuncs(fs []schema.FuncCost) []schema.FuncCost {
+	if len(fs) > htmlFuncRows {
+		fs = fs[:htmlFuncRows]
+	}
+	out := make([]schema.FuncCost, len(fs))
+	for i, f := range fs {
+		out[i] = schema.FuncCost{Function: truncateRunes(f.Function, 300), Bytes: f.Bytes}
+	}
+	return out
+}
+
+// citedLines are the (bundle, file, line) triples that evidence cites with a
+// "line N" key; the excerpt viewer highlights them.
+func citedLines(doc *schema.Document) map[string]bool {
+	hits := map[string]bool{}
+	for _, f := range doc.Findings {
+		for _, e := range f.Evidence {
+			if m := lineKey.FindStringSubmatch(e.Key); m != nil {
+				n, _ := strconv.Atoi(m[1])
+				hits[citeKey(f.Bundle, e.File, n)] = true
+			}
+		}
+	}
+	for _, e := range doc.OOMEvents {
+		if e.Line > 0 {
+			file := e.File
+			if file == "" {
+				file = "logs/kernel.log"
+			}
+			hits[citeKey(e.Bundle, file, e.Line)] = true
+		}
+	}
+	return hits
+}
+
+func citeKey(bundle int, file string, line int) string {
+	return strings.Join([]string{strconv.Itoa(bundle), file, strconv.Itoa(line)}, "\x00")
+}
