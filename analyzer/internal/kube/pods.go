@@ -50,12 +50,15 @@ type Container struct {
 	// most recent termination: the current state when it is terminated,
 	// else lastState (an OOMKilled container that restarted).
 	LastTerminationReason string
-	LastExitCode          *int32
-	LastFinishedAt        time.Time
-	State                 string // "running", "waiting", "terminated" or ""
-	StateReason           string // e.g. "CrashLoopBackOff"
-	Ready                 bool
-	Init                  bool
+	// LastContainerID is the terminated instance's ID: after a restart the
+	// kernel's OOM report names this one, not ID (its cgroup is gone).
+	LastContainerID string
+	LastExitCode    *int32
+	LastFinishedAt  time.Time
+	State           string // "running", "waiting", "terminated" or ""
+	StateReason     string // e.g. "CrashLoopBackOff"
+	Ready           bool
+	Init            bool
 }
 
 // Volume is a pod volume; only emptyDir details are kept.
@@ -206,6 +209,7 @@ func containerView(c *corev1.Container, st *corev1.ContainerStatus, init bool) C
 		out.LastTerminationReason = last.Reason
 		out.LastExitCode = ptr(last.ExitCode)
 		out.LastFinishedAt = last.FinishedAt.Time
+		_, out.LastContainerID = splitContainerID(last.ContainerID)
 	}
 	return out
 }

@@ -1,0 +1,79 @@
+# memsnap — see README.md. `make demo` and `make test` are the two set-up commands.
+SHELL := /bin/bash
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+ECHARTS := report/templates/vendor/echarts/echarts.min.js
+FUZZTIME ?= 3m
+SMOKE_FUZZTIME ?= 4s
+
+.PHONY: all build echarts demo test unit vet crossbuild fuzz fuzz-smoke lab lab-clean bench \
+        samples samples-004 samples-from-lab docs chromium clean
+
+all: build
+
+$(ECHARTS):
+	bash report/templates/fetch-echarts.sh
+
+echarts: $(ECHARTS)
+
+# Every binary lands in bin/.
+build: $(ECHARTS)
+	@mkdir -p bin
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/memsnap ./analyzer/cmd/memsnap
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/memsnap-collect ./collector-script
+
+# Analyse every sample bundle into one HTML report.
+demo: build
+	bin/memsnap analyze -o memsnap-report.html $(patsubst %/manifest.json,%,$(sort $(wildcard samples/*/manifest.json)))
+	@echo "wrote memsnap-report.html"
+
+# Everything CI checks: vet, unit + golden + browser tests, the scenario lab
+# (skips only with MEMSNAP_LAB=skip), cross builds, generated docs, fuzz smoke.
+test: build chromium vet crossbuild docs-check unit fuzz-smoke
+
+chromium:
+	bash report/scripts/ensure-chromium.sh
+
+vet:
+	$(GO) vet ./...
+
+unit: build
+	$(GO) test -count=1 -timeout 30m ./...
+
+# The analyzer is read on laptops: it must build for darwin and windows too;
+# the collector for linux/arm64 (64 KiB-page kernels).
+crossbuild: $(ECHARTS)
+	GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./analyzer/cmd/memsnap
+	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./analyzer/cmd/memsnap
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -o /dev/null ./collector-script
+
+docs: build
+	bin/memsnap rules --format markdown > docs/rules.md
+
+docs-check: build
+	@bin/memsnap rules --format markdown | diff -u docs/rules.md - || { echo "docs/rules.md is stale: run make docs"; exit 1; }
+
+fuzz-smoke:
+	FUZZTIME=$(SMOKE_FUZZTIME) bash scripts/fuzz.sh
+
+fuzz:
+	FUZZTIME=$(FUZZTIME) FUZZLOG=1 bash scripts/fuzz.sh
+
+lab: build
+	$(GO) test -count=1 -timeout 20m -v ./lab/...
+
+lab-clean:
+	$(GO) run ./lab/cmd/lab-clean
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+samples:
+	$(GO) run ./samples/internal/gen -o samples
+
+samples-004:
+	bash samples/scripts/make-sample-004.sh
+
+clean:
+	rm -rf bin memsnap-report.* test-artifacts

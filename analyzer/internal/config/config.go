@@ -1,0 +1,179 @@
+// Package config holds the rule thresholds and suppressions: global defaults
+// embedded from defaults.yaml, overridden by the file given to --config.
+package config
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+//go:embed defaults.yaml
+var defaultsYAML []byte
+
+// DefaultsYAML returns the embedded defaults file.
+func DefaultsYAML() []byte { return append([]byte(nil), defaultsYAML...) }
+
+// Bytes is a byte count written as a Kubernetes quantity ("64Mi", "1G").
+type Bytes int64
+
+func (b *Bytes) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	q, err := resource.ParseQuantity(s)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a quantity like 64Mi: %v", n.Line, s, err)
+	}
+	*b = Bytes(q.Value())
+	return nil
+}
+
+// Duration is a Go duration ("30s").
+type Duration time.Duration
+
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration like 30s: %v", n.Line, s, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Config is the whole file.
+type Config struct {
+	Rules    Thresholds    `yaml:"rules"`
+	Suppress []Suppression `yaml:"suppress"`
+}
+
+// Suppression silences findings of Rule (a rule ID or "*") whose subject
+// matches the Subject glob: "*" matches any run of characters, "/" included
+// ("batch/*" covers every pod and container of namespace batch), "?" one.
+// Suppressed findings stay in every output, marked, and never count for --fail-on.
+type Suppression struct {
+	Rule    string `yaml:"rule"`
+	Subject string `yaml:"subject"`
+	Reason  string `yaml:"reason"`
+}
+
+// Thresholds has one section per rule.
+type Thresholds struct {
+	OOMKill             struct{} `yaml:"oom-kill"`
+	WorkingSetPageCache struct {
+		WorkingSetRatio float64 `yaml:"working_set_ratio"`
+		TopFiles        int     `yaml:"top_files"`
+	} `yaml:"working-set-page-cache"`
+	PodOrphanedMemory struct {
+		MinBytes Bytes   `yaml:"min_bytes"`
+		MinRatio float64 `yaml:"min_ratio"`
+	} `yaml:"pod-orphaned-memory"`
+	TmpfsMemory struct {
+		MinBytes Bytes `yaml:"min_bytes"`
+	} `yaml:"tmpfs-memory"`
+	KubepodsLimitDrift struct {
+		ToleranceBytes Bytes `yaml:"tolerance_bytes"`
+	} `yaml:"kubepods-limit-drift"`
+	NodeMemoryPressure struct {
+		WarnFactor float64 `yaml:"warn_factor"`
+	} `yaml:"node-memory-pressure"`
+	AgentScrapePileup struct {
+		ScrapeInterval  Duration `yaml:"scrape_interval"`
+		ScrapePathShare float64  `yaml:"scrape_path_share"`
+	} `yaml:"agent-scrape-pileup"`
+	HeapProfileTop struct {
+		TopFunctions int `yaml:"top_functions"`
+	} `yaml:"heap-profile-top"`
+	MemoryHighThrottling struct {
+		PSISomeAvg10 float64 `yaml:"psi_some_avg10"`
+	} `yaml:"memory-high-throttling"`
+	NoMemoryLimit struct {
+		NodeAvailableRatio float64 `yaml:"node_available_ratio"`
+	} `yaml:"no-memory-limit"`
+	KernelMemoryHigh struct {
+		KernelRatio float64 `yaml:"kernel_ratio"`
+		MinBytes    Bytes   `yaml:"min_bytes"`
+	} `yaml:"kernel-memory-high"`
+	MissingSource struct{} `yaml:"missing-source"`
+}
+
+// Default returns the embedded defaults.
+func Default() *Config {
+	c := &Config{}
+	if err := decodeInto(c, defaultsYAML); err != nil {
+		panic("config: embedded defaults.yaml is invalid: " + err.Error())
+	}
+	return c
+}
+
+// Load returns the defaults overridden by the YAML read from r. Unknown keys,
+// wrong types and suppressions without a rule, subject or reason are errors.
+func Load(r io.Reader) (*Config, error) {
+	data, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	c := Default()
+	if err := decodeInto(c, data); err != nil {
+		return nil, err
+	}
+	for i, s := range c.Suppress {
+		if s.Rule == "" || s.Subject == "" || s.Reason == "" {
+			return nil, fmt.Errorf("suppress[%d]: rule, subject and reason are all required", i)
+		}
+	}
+	return c, nil
+}
+
+func decodeInto(c *Config, data []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+// Suppressed returns the reason when a finding of rule with subject is suppressed.
+func (c *Config) Suppressed(rule, subject string) (string, bool) {
+	for _, s := range c.Suppress {
+		if s.Rule != "*" && s.Rule != rule {
+			continue
+		}
+		if globMatch(s.Subject, subject) {
+			return s.Reason, true
+		}
+	}
+	return "", false
+}
+
+func globMatch(glob, s string) bool {
+	var b strings.Builder
+	b.WriteString("^")
+	for _, r := range glob {
+		switch r {
+		case '*':
+			b.WriteString(".*")
+		case '?':
+			b.WriteString(".")
+		default:
+			b.WriteString(regexp.QuoteMeta(string(r)))
+		}
+	}
+	b.WriteString("$")
+	re, err := regexp.Compile(b.String())
+	return err == nil && re.MatchString(s)
+}

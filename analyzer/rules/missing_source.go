@@ -1,0 +1,129 @@
+package rules
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/memsnap/memsnap/analyzer/internal/snapshot"
+	"github.com/memsnap/memsnap/report/schema"
+)
+
+// MissingSource says which inputs are absent and which rules that disabled.
+var MissingSource = &Rule{
+	ID:       "missing-source",
+	Severity: schema.Info,
+	Doc: `A source is absent or failed, and rules could not run because of it
+What: for each collector source that the manifest records as failed or partial, or whose files
+are absent from the bundle without the manifest saying it was deliberately skipped, the rules that
+needed it and could not run.
+Why: a report that is silent about a rule because its data was missing must not read as "all
+clear"; this finding says what was not checked.
+Evidence: manifest.json's sources[] status and error, and the absent bundle paths.
+Fix: re-run memsnap-collect with access to the failed source (kubelet credentials via
+--kubelet-token-file, --pprof targets, root for /proc), or accept the gap.
+References: DESIGN §2 (bundle format)`,
+	Run: runMissingSource,
+}
+
+func runMissingSource(p *Pass) {
+	s := p.Snap
+	type gap struct {
+		data   []string
+		rules  []string
+		status string
+		errmsg string
+	}
+	gaps := map[string]*gap{}
+	get := func(src string) *gap {
+		if gaps[src] == nil {
+			gaps[src] = &gap{}
+		}
+		return gaps[src]
+	}
+	for _, d := range snapshot.AllData {
+		if s.Has(d) {
+			continue
+		}
+		var affected []string
+		for _, r := range p.Registry {
+			if r.ID == "missing-source" {
+				continue
+			}
+			if why := r.MissingNeeds(s); why != "" && strings.Contains(why, string(d)) {
+				affected = append(affected, r.ID)
+			}
+		}
+		if len(affected) == 0 {
+			continue
+		}
+		g := get(snapshot.SourceOf(d))
+		g.data = append(g.data, string(d))
+		g.rules = appendUnique(g.rules, affected...)
+	}
+	if s.Manifest != nil {
+		for _, src := range s.Manifest.Sources {
+			if src.Status == "failed" || src.Status == "skipped" || src.Status == "partial" {
+				if src.Status == "skipped" && gaps[src.Name] == nil {
+					continue
+				}
+				g := get(src.Name)
+				g.status, g.errmsg = src.Status, src.Error
+			}
+		}
+	}
+	names := make([]string, 0, len(gaps))
+	for n, g := range gaps {
+		// A source the collector deliberately did not run (no --pprof
+		// targets, --no-proc) is listed in the report's sources, not a finding.
+		if g.status == "skipped" || (g.status == "" && len(g.rules) == 0) {
+			continue
+		}
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		g := gaps[name]
+		sort.Strings(g.rules)
+		f := schema.Finding{Severity: schema.Info, Subject: "node:" + s.NodeName}
+		f.Title = fmt.Sprintf("Source %q is missing or incomplete", name)
+		state := "is absent from the bundle"
+		switch g.status {
+		case "failed":
+			state = "failed"
+		case "partial":
+			state = "was only partly collected"
+		}
+		if g.errmsg != "" {
+			state += " (" + g.errmsg + ")"
+		}
+		f.Summary = fmt.Sprintf("The %s source %s", name, state)
+		if len(g.rules) > 0 {
+			f.Summary += fmt.Sprintf("; these rules could not run: %s.", strings.Join(g.rules, ", "))
+		} else {
+			f.Summary += "; no rule depended on it alone."
+		}
+		if s.Manifest != nil {
+			f.Evidence = append(f.Evidence, schema.Evidence{File: "manifest.json", Key: "sources[" + name + "]", Text: "status " + orDash(g.status) + " " + g.errmsg})
+		}
+		for _, d := range g.data {
+			f.Evidence = append(f.Evidence, schema.Evidence{Text: "not in the bundle: " + d})
+		}
+		f.Remediation = "Re-run memsnap-collect where this source is reachable (kubelet credentials, --pprof targets, root), or read the report knowing these checks were not made."
+		f.References = []string{}
+		p.Report(f)
+	}
+}
+
+func appendUnique(list []string, add ...string) []string {
+	for _, a := range add {
+		found := false
+		for _, x := range list {
+			found = found || x == a
+		}
+		if !found {
+			list = append(list, a)
+		}
+	}
+	return list
+}

@@ -1,0 +1,178 @@
+package rules
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/memsnap/memsnap/analyzer/internal/snapshot"
+	"github.com/memsnap/memsnap/analyzer/internal/units"
+	"github.com/memsnap/memsnap/report/schema"
+)
+
+// OOMKill reports every process the kernel's OOM killer killed.
+var OOMKill = &Rule{
+	ID:       "oom-kill",
+	Severity: schema.Critical,
+	NeedsAny: []snapshot.Data{snapshot.DataKernelLog, snapshot.DataCgroups},
+	Doc: `A process was killed by the kernel's OOM killer
+What: a kernel OOM kill in logs/kernel.log, or a cgroup oom_kill counter (v1 memory.oom_control,
+v2 memory.events) above the kills the log shows (the log rotated). Each kill is attributed to its
+namespace/pod/container from the cgroup paths the kernel printed (every QoS class, both cgroup
+drivers, containerd/CRI-O/docker naming, static pods, nested roots), and the rule says which limit
+fired — the container's, the pod's, kubepods' (node allocatable or a QoS slice) or the node's — and
+what filled the cgroup: anon (heap), shmem/tmpfs, file cache, or kernel memory.
+Why: "OOMKilled" alone does not say whether the application leaked, a tmpfs volume filled the pod,
+or the node-level kubepods limit is too low; each needs a different fix.
+Evidence: the kernel's own kill line and memory: usage/limit/failcnt line, the report's memory
+stats, the pod's last termination reason and restart count from kubelet/pods.json.
+Fix: container scope + anon → raise the limit or fix the leak (heap profile); shmem → size or
+limit memory-backed emptyDir volumes; pod scope → a dead container's charges remain at the pod
+(see pod-orphaned-memory); kubepods scope → the kubepods cgroup limit is below what the scheduler
+assumes (see kubepods-limit-drift); node scope → the node itself ran out: reserve memory for the
+system and set limits.
+References: torvalds/linux:mm/oom_kill.c, torvalds/linux:mm/memcontrol.c (mem_cgroup_print_oom_meminfo),
+google/cadvisor:utils/oomparser/oomparser.go, kubernetes/kubernetes#128339`,
+	Run: runOOMKill,
+}
+
+func runOOMKill(p *Pass) {
+	for _, e := range p.Snap.OOMEvents {
+		f := schema.Finding{Severity: schema.Critical}
+		switch {
+		case e.Container != nil:
+			e.Container.Fill(&f)
+		case e.Pod != nil:
+			e.Pod.Fill(&f)
+		default:
+			f.Subject = "node:" + p.Snap.NodeName
+			if e.Raw.TaskMemcg != "" && e.Raw.TaskMemcg != "/" {
+				f.Subject, f.Cgroup = "cgroup:"+e.Raw.TaskMemcg, e.Raw.TaskMemcg
+			}
+			f.PodUID = e.Task.PodUID
+		}
+		r := e.Raw
+		what := fmt.Sprintf("%s (pid %d)", orDash(r.Process), r.PID)
+		if e.FromCounter {
+			what = "a process"
+		}
+		f.Title = fmt.Sprintf("OOM kill at %s scope, filled by %s", e.Scope, e.FilledBy)
+		f.Summary = fmt.Sprintf("The kernel killed %s in %s because the %s memory limit was reached; %s.",
+			what, f.Subject, scopeWords(e.Scope), filledWords(e.FilledBy))
+		if e.FromCounter {
+			c := e.CounterCgroup
+			f.Summary = fmt.Sprintf("The cgroup of %s counts %d OOM kill(s) that the kernel log no longer shows (it rotated or was not collected); %s.",
+				f.Subject, c.OOMKill.N, filledWords(e.FilledBy))
+			f.Evidence = append(f.Evidence, cite(c.OOMKill, "oom_kill"))
+		} else {
+			f.Evidence = append(f.Evidence, citeLine("logs/kernel.log", r.Line,
+				fmt.Sprintf("killed %s; constraint=%s oom_memcg=%s task_memcg=%s", what, orDash(r.Constraint), orDash(r.OOMMemcg), orDash(r.TaskMemcg))))
+			if r.Usage != nil && r.Limit != nil {
+				ev := citeLine("logs/kernel.log", r.Line, fmt.Sprintf("%s: usage %s, limit %s, failcnt %s (%s of %s)",
+					r.LimitCounter, strconv.FormatInt(*r.Usage, 10), strconv.FormatInt(*r.Limit, 10), ptrStr(r.Failcnt),
+					units.Bytes(*r.Usage), units.Bytes(*r.Limit)))
+				ev.Key, ev.Value = "memcg_usage_bytes", num(*r.Usage)
+				f.Evidence = append(f.Evidence, ev)
+			}
+			if r.AnonRSS != nil {
+				f.Evidence = append(f.Evidence, schema.Evidence{File: "logs/kernel.log", Key: "anon_rss_bytes", Value: num(*r.AnonRSS),
+					Text: fmt.Sprintf("victim anon-rss %s, file-rss %s, shmem-rss %s", units.Bytes(*r.AnonRSS), bytesOrDash(r.FileRSS), bytesOrDash(r.ShmemRSS))})
+			}
+		}
+		if e.FilledBy != "unknown" {
+			f.Evidence = append(f.Evidence, schema.Evidence{File: fileOr(e.FilledFrom, "logs/kernel.log"), Key: "filled_by",
+				Text: fmt.Sprintf("largest share of the cgroup whose limit fired: %s (from %s)", e.FilledBy, e.FilledFrom)})
+		}
+		if c := e.Container; c != nil && c.Spec != nil && (c.Spec.RestartCount > 0 || c.Spec.LastTerminationReason != "") {
+			f.Evidence = append(f.Evidence, schema.Evidence{File: "kubelet/pods.json", Key: "lastState.terminated.reason",
+				Text: fmt.Sprintf("container %s: last termination %s, restartCount %d", c.Name, orDash(c.Spec.LastTerminationReason), c.Spec.RestartCount)})
+		}
+		f.Remediation = oomRemedy(e)
+		f.References = []string{"torvalds/linux:mm/oom_kill.c"}
+		switch e.Scope {
+		case "kubepods":
+			f.References = append(f.References, "kubernetes/kubernetes#88197")
+		case "pod":
+			f.References = append(f.References, "kubernetes/kubernetes#128339")
+		}
+		p.Report(f)
+	}
+}
+
+func scopeWords(scope string) string {
+	switch scope {
+	case "container":
+		return "container's"
+	case "pod":
+		return "pod's (all its containers together, including charges left by earlier containers)"
+	case "kubepods":
+		return "node-allocatable (kubepods) cgroup's"
+	case "node":
+		return "node's"
+	}
+	return "non-Kubernetes cgroup's"
+}
+
+func filledWords(by string) string {
+	switch by {
+	case "anon":
+		return "anonymous memory (the processes' heap and stacks) filled it"
+	case "shmem":
+		return "shared memory / tmpfs (e.g. a memory-backed emptyDir) filled it"
+	case "file":
+		return "page cache that could not be reclaimed fast enough filled it"
+	case "kernel":
+		return "kernel memory (slab, stacks, page tables, sockets) filled it"
+	}
+	return "the bundle does not say what filled it"
+}
+
+func oomRemedy(e *snapshot.OOMEvent) string {
+	switch e.Scope {
+	case "kubepods":
+		return "The kubepods cgroup limit fired, not the pod's: compare it with node allocatable (kubepods-limit-drift) and restart the kubelet or fix systemd's kubepods.slice limit so pods get the memory the scheduler promised."
+	case "pod":
+		if e.FilledBy == "shmem" {
+			return "Memory-backed emptyDir data outlives a container restart and stays charged to the pod: set emptyDir.sizeLimit, clean the volume on start, or raise the pod limit to cover the tmpfs."
+		}
+		return "The sum of the pod's containers (and charges left by dead ones) reached the pod limit: raise the limits or find what the pod keeps in memory."
+	case "node":
+		return "The whole node ran out of memory: set memory limits on pods, reserve memory for the system (system-reserved/kube-reserved) and check eviction thresholds."
+	}
+	switch e.FilledBy {
+	case "anon":
+		return "The application's own memory reached the limit: raise the container memory limit or find the growth with a heap profile."
+	case "shmem":
+		return "Shared memory or tmpfs filled the container: limit the memory-backed volume (emptyDir.sizeLimit) or raise the limit."
+	case "kernel":
+		return "Kernel memory charged to the container filled it: look for socket buffers, many files or threads."
+	}
+	return "Raise the memory limit or reduce the workload's memory use."
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func fileOr(s, alt string) string {
+	if s == "" || s == "kernel report" {
+		return alt
+	}
+	return s
+}
+
+func ptrStr(p *int64) string {
+	if p == nil {
+		return "-"
+	}
+	return strconv.FormatInt(*p, 10)
+}
+
+func bytesOrDash(p *int64) string {
+	if p == nil {
+		return "-"
+	}
+	return units.Bytes(*p)
+}
