@@ -75,5 +75,9 @@ samples:
 samples-004:
 	bash samples/scripts/make-sample-004.sh
 
+# Bundles from real kernel runs of the lab, beside the seed samples.
+samples-from-lab: build
+	MEMSNAP_LAB_SAMPLES=$(CURDIR)/samples $(GO) test -count=1 -run TestLab -v ./lab/
+
 clean:
 	rm -rf bin memsnap-report.* test-artifacts

@@ -64,7 +64,7 @@ func runAgentScrapePileup(p *Pass) {
 		f := schema.Finding{Severity: schema.Warning, Subject: "node:" + s.NodeName + "/pprof/" + h.Name}
 		f.Summary = fmt.Sprintf("Monitoring agent %s spends %.0f %% of its allocations in the scrape path", h.Name, 100*share)
 		f.Evidence = append(f.Evidence, schema.Evidence{File: h.File, Key: "alloc_space",
-			Text: fmt.Sprintf("%.0f %% of alloc_space under %s", 100*share, scrapePath.String())})
+			Text: fmt.Sprintf("%.0f %% of alloc_space is under the scrape path (Gather, collectContainersInfo, promhttp, metrics handlers)", 100*share)})
 		if h.Profile.InuseBytes != nil {
 			f.Evidence = append(f.Evidence, schema.Evidence{File: h.File, Key: "inuse_space", Value: num(*h.Profile.InuseBytes), Text: "in use " + units.Bytes(*h.Profile.InuseBytes)})
 		}

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/memsnap/memsnap/analyzer/internal/snapshot"
 	"github.com/memsnap/memsnap/analyzer/internal/units"
@@ -88,7 +89,9 @@ func runKubepodsLimitDrift(p *Pass) {
 	}
 	kills := 0
 	for _, e := range s.OOMEvents {
-		if e.Scope == "kubepods" {
+		// Only kills whose limit is this kubepods tree: a log may hold kills of
+		// other roots (an earlier kubelet root, a nested test tree).
+		if e.Scope == "kubepods" && strings.HasPrefix(e.Raw.OOMMemcg+"/", s.Kubepods.Path+"/") {
 			kills++
 			if kills == 1 {
 				f.Evidence = append(f.Evidence, citeLine("logs/kernel.log", e.Raw.Line, fmt.Sprintf("OOM kill of %s (pid %d) with oom_memcg=%s", e.Raw.Process, e.Raw.PID, e.Raw.OOMMemcg)))

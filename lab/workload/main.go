@@ -1,0 +1,131 @@
+// Command workload is the scenario lab's container process. It joins the
+// cgroup it is given before it touches any memory it is meant to be
+// charged for, does one thing the founding incidents did, prints "ready"
+// and then holds its memory and files until its stdin closes (the lab
+// ending, or dying) or it is killed.
+//
+//	workload -join CGROUP.PROCS pagecache -file F -size N -reads 2
+//	workload -join CGROUP.PROCS alloc -step N -max N
+//	workload -join CGROUP.PROCS fill -file F -size N
+//	workload -join CGROUP.PROCS exec -- PROGRAM ARGS...
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"syscall"
+)
+
+func main() {
+	join := flag.String("join", "", "cgroup.procs file to write our pid into first")
+	flag.Parse()
+	if *join != "" {
+		if err := os.WriteFile(*join, []byte(strconv.Itoa(os.Getpid())), 0); err != nil {
+			fail("join %s: %v", *join, err)
+		}
+	}
+	args := flag.Args()
+	if len(args) == 0 {
+		fail("want a subcommand: pagecache, alloc, fill, exec")
+	}
+	sub, rest := args[0], args[1:]
+	fs := flag.NewFlagSet(sub, flag.ExitOnError)
+	file := fs.String("file", "", "file to write")
+	size := fs.Int64("size", 0, "bytes to write")
+	reads := fs.Int("reads", 2, "times to read the file back")
+	step := fs.Int64("step", 4<<20, "bytes per allocation step")
+	maxBytes := fs.Int64("max", 0, "stop allocating at this many bytes (0 = until killed)")
+	_ = fs.Parse(rest)
+	switch sub {
+	case "pagecache":
+		f := writeFile(*file, *size)
+		for range *reads {
+			if _, err := f.Seek(0, io.SeekStart); err != nil {
+				fail("%v", err)
+			}
+			if _, err := io.Copy(io.Discard, f); err != nil {
+				fail("read %s: %v", *file, err)
+			}
+		}
+		ready(f) // keep it open: the collector names it from fds.tsv
+	case "alloc":
+		alloc(*step, *maxBytes)
+	case "fill":
+		f := writeFile(*file, *size)
+		f.Close()
+		fmt.Println("ready")
+	case "exec":
+		if len(fs.Args()) == 0 {
+			fail("exec: want a program")
+		}
+		prog, err := exec.LookPath(fs.Args()[0])
+		if err != nil {
+			fail("exec: %v", err)
+		}
+		// Same pid, already in the cgroup: the program's own memory is
+		// charged there from its first page.
+		fail("exec %s: %v", prog, syscall.Exec(prog, fs.Args(), os.Environ()))
+	default:
+		fail("unknown subcommand %q", sub)
+	}
+}
+
+// writeFile writes size bytes of non-zero data in 1 MiB chunks.
+func writeFile(name string, size int64) *os.File {
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		fail("%v", err)
+	}
+	chunk := make([]byte, 1<<20)
+	for i := range chunk {
+		chunk[i] = byte(i*7 + 1)
+	}
+	for left := size; left > 0; {
+		n := min(left, int64(len(chunk)))
+		if _, err := f.Write(chunk[:n]); err != nil {
+			fail("write %s: %v", name, err)
+		}
+		left -= n
+	}
+	return f
+}
+
+// alloc maps anonymous memory in steps and touches every page, so each
+// step is charged to the cgroup as anon (rss) right away; Go's heap would
+// add collector slack the OOM report would then show.
+func alloc(step, maxBytes int64) {
+	var held [][]byte
+	var total int64
+	page := os.Getpagesize()
+	for maxBytes == 0 || total < maxBytes {
+		b, err := syscall.Mmap(-1, 0, int(step), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+		if err != nil {
+			fail("mmap: %v", err)
+		}
+		for i := 0; i < len(b); i += page {
+			b[i] = 1
+		}
+		held = append(held, b)
+		total += step
+		fmt.Printf("allocated %d\n", total)
+	}
+	ready(held)
+}
+
+// ready tells the lab the state is in place and holds it (v keeps the
+// memory or file referenced) until stdin closes.
+func ready(v any) {
+	fmt.Println("ready")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	runtime.KeepAlive(v)
+}
+
+func fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "workload: "+format+"\n", args...)
+	os.Exit(1)
+}
