@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 ECHARTS := report/templates/vendor/echarts/echarts.min.js
 FUZZTIME ?= 3m
-SMOKE_FUZZTIME ?= 4s
+SMOKE_FUZZTIME ?= 5s
 
 .PHONY: all build echarts demo test unit vet crossbuild fuzz fuzz-smoke lab lab-clean bench \
         samples samples-004 samples-from-lab docs chromium clean
