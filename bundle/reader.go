@@ -112,7 +112,9 @@ func (b *Bundle) load(ctx context.Context, path string) error {
 		if b.opts.Stdin == nil {
 			return errors.New(`"-" given but no standard input to read`)
 		}
-		return b.readArchive(ctx, b.opts.Stdin)
+		// Hide any Seek method: stdin is often a pipe whose Seek fails, and
+		// the format sniffer must then read the stream as a stream.
+		return b.readArchive(ctx, struct{ io.Reader }{b.opts.Stdin})
 	}
 	// The path itself was chosen by the user, so a symlink to it is followed;
 	// links inside the bundle never are.

@@ -186,6 +186,8 @@ type seekReaderAt interface {
 
 func (b *Bundle) extractTar(ctx context.Context, r io.Reader) error {
 	var damage error
+	tail := &tarTail{r: r}
+	r = tail
 	err := archives.Tar{}.Extract(ctx, r, func(ctx context.Context, f archives.FileInfo) error {
 		hdr, ok := f.Header.(*tar.Header)
 		if !ok {
@@ -213,7 +215,47 @@ func (b *Bundle) extractTar(ctx context.Context, r io.Reader) error {
 	if damage != nil {
 		err = damage
 	}
+	if err == nil && b.entries > 0 && !tail.ended() {
+		// archive/tar takes a stream cut at a header, or inside the padding
+		// after an entry, for a clean end: only the end-of-archive marker
+		// (two zero blocks) proves the writer finished.
+		err = errors.New("no end-of-archive marker: the tar stream is truncated")
+	}
 	return b.passEnd(ctx, err)
+}
+
+// tarTail remembers the last two 512-byte blocks the tar reader consumed.
+type tarTail struct {
+	r    io.Reader
+	last [1024]byte
+	n    int64
+}
+
+func (t *tarTail) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if n > 0 {
+		if n >= len(t.last) {
+			copy(t.last[:], p[n-len(t.last):n])
+		} else {
+			copy(t.last[:], t.last[n:])
+			copy(t.last[len(t.last)-n:], p[:n])
+		}
+		t.n += int64(n)
+	}
+	return n, err
+}
+
+// ended reports whether the stream read so far ends with the two zero blocks.
+func (t *tarTail) ended() bool {
+	if t.n < int64(len(t.last)) {
+		return false
+	}
+	for _, c := range t.last {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func (b *Bundle) extractZip(ctx context.Context, ra seekReaderAt) error {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"sort"
 	"time"
 
@@ -132,8 +133,9 @@ func catalog(doc *schema.Document, list []*rules.Rule) {
 	}
 }
 
-// finish sorts every list so output is byte-stable.
+// finish sorts every list so output is byte-stable, and makes every string valid UTF-8.
 func finish(doc *schema.Document) {
+	validUTF8(reflect.ValueOf(doc))
 	sort.SliceStable(doc.Bundles, func(i, j int) bool { return doc.Bundles[i].Index < doc.Bundles[j].Index })
 	sort.SliceStable(doc.Findings, func(i, j int) bool {
 		a, b := doc.Findings[i], doc.Findings[j]

@@ -247,7 +247,14 @@ func excerpt(s *snapshot.Snapshot, file string, lines map[int]bool, keys map[str
 	// Small files whose keys are cited (memory.stat) are shown whole up to the cap.
 	sc := bufio.NewReader(rc)
 	var all []string
-	for n := 1; ; n++ {
+	// Cited only by line numbers: read no further than the last one needs.
+	stopAt := -1
+	if len(keys) == 0 && len(lines) > 0 {
+		for n := range lines {
+			stopAt = max(stopAt, n+excerptContext)
+		}
+	}
+	for n := 1; stopAt < 0 || n <= stopAt; n++ {
 		line, err := sc.ReadString('\n')
 		if line == "" && err != nil {
 			break

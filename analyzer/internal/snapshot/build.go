@@ -39,6 +39,7 @@ func Build(in Input, opts Options) *Snapshot {
 	s.buildOOM()
 	s.buildLogs()
 	s.buildHeaps()
+	s.buildMetrics()
 	s.attachHeaps()
 	s.buildNodeMemory()
 	s.NodeName = s.nodeName()

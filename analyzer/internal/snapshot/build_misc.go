@@ -13,9 +13,10 @@ import (
 	"github.com/memsnap/memsnap/bundle"
 )
 
-// maxHeapDecompressed caps a heap profile's decompressed size: pprof's
+// maxHeapDecompressed caps a heap profile's decompressed size (real Go heap
+// profiles are a few MiB; the cap bounds peak memory on a bomb): pprof's
 // ParseData would gunzip without a limit (DESIGN §7).
-const maxHeapDecompressed = 256 << 20
+const maxHeapDecompressed = 48 << 20
 
 func (s *Snapshot) buildLogs() {
 	opts := agentlog.Options{}

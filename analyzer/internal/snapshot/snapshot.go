@@ -21,6 +21,7 @@ import (
 	"github.com/memsnap/memsnap/analyzer/internal/meminfo"
 	"github.com/memsnap/memsnap/analyzer/internal/oomlog"
 	"github.com/memsnap/memsnap/analyzer/internal/podpath"
+	"github.com/memsnap/memsnap/analyzer/internal/promtext"
 	"github.com/memsnap/memsnap/analyzer/internal/systemd"
 	"github.com/memsnap/memsnap/bundle"
 	"github.com/memsnap/memsnap/report/schema"
@@ -112,6 +113,11 @@ type Snapshot struct {
 	mu       sync.Mutex
 	problems []string
 	has      map[Data]bool
+
+	// Metrics holds the memory families of each Prometheus exposition in the
+	// bundle, by bundle path (kubelet/metrics-cadvisor.prom, …); an absent
+	// file has no key.
+	Metrics map[string]*promtext.Metrics
 }
 
 // NodeFacts come from the manifest and node/ files.
