@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/memsnap/memsnap/analyzer/internal/textline"
 )
 
 const (
@@ -74,21 +76,21 @@ type parser struct {
 // cannot use become problems and the rest is read.
 func Parse(r io.Reader, opts Options) (*Log, []Problem) {
 	p := &parser{opts: opts, log: &Log{}, seenOOM: map[string]bool{}}
-	lr := newLineReader(r, MaxLineBytes)
+	lr := textline.New(r, MaxLineBytes)
 	for {
-		line, tooLong, err := lr.next()
+		line, tooLong, err := lr.Next()
 		if err != nil {
 			if err != io.EOF {
-				p.problem(lr.line+1, fmt.Sprintf("read error, rest of the log lost: %v", err))
+				p.problem(lr.Line()+1, fmt.Sprintf("read error, rest of the log lost: %v", err))
 			}
 			break
 		}
 		p.log.Lines++
 		if tooLong {
-			p.problem(lr.line, fmt.Sprintf("line longer than %d bytes skipped", MaxLineBytes))
+			p.problem(lr.Line(), fmt.Sprintf("line longer than %d bytes skipped", MaxLineBytes))
 			continue
 		}
-		p.line(lr.line, line)
+		p.line(lr.Line(), line)
 	}
 	if p.more > 0 {
 		p.problems = append(p.problems, Problem{Msg: fmt.Sprintf("%d more problems not listed", p.more)})

@@ -1,4 +1,6 @@
-package agentlog
+// Package textline reads bundle text files line by line with a hard cap on
+// line length, for the parsers of large logs and metrics.
+package textline
 
 import (
 	"bufio"
@@ -6,11 +8,11 @@ import (
 	"io"
 )
 
-// lineReader hands out one line at a time with a hard cap on line length, so
+// Reader hands out one line at a time with a hard cap on line length, so
 // a 10 MB line in a hostile bundle costs a bounded buffer, not 10 MB.
 // bufio.Scanner would stop the whole file at the first long line; this keeps
 // going after it.
-type lineReader struct {
+type Reader struct {
 	r    *bufio.Reader
 	max  int
 	buf  []byte
@@ -18,14 +20,15 @@ type lineReader struct {
 	err  error // sticky: the underlying reader's first error
 }
 
-func newLineReader(r io.Reader, max int) *lineReader {
-	return &lineReader{r: bufio.NewReaderSize(r, 64<<10), max: max}
+// New reads r with lines capped at max bytes.
+func New(r io.Reader, max int) *Reader {
+	return &Reader{r: bufio.NewReaderSize(r, 64<<10), max: max}
 }
 
-// next returns the next line without its line ending. tooLong reports a line
+// Next returns the next line without its line ending. tooLong reports a line
 // longer than max, whose content is dropped. At the end of input it returns
 // io.EOF, or the reader's error (a truncated gzip stream, say).
-func (lr *lineReader) next() (line []byte, tooLong bool, err error) {
+func (lr *Reader) Next() (line []byte, tooLong bool, err error) {
 	if lr.err != nil {
 		return nil, false, lr.err
 	}
@@ -65,3 +68,6 @@ func trimEOL(b []byte) []byte {
 	b = bytes.TrimSuffix(b, []byte("\n"))
 	return bytes.TrimSuffix(b, []byte("\r"))
 }
+
+// Line is the 1-based number of the line Next last returned.
+func (lr *Reader) Line() int { return lr.line }
