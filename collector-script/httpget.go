@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	neturl "net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// The pod's own service-account files (not host paths: they are the
+// collector's credentials, mounted into its own container).
+const (
+	saTokenFile = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+	saCAFile    = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
+)
+
+// kubeletClient builds the client and token for the kubelet API once per
+// run: --kubelet-ca or the system roots plus the service-account CA,
+// --insecure to skip verification; the token from --kubelet-token-file or
+// the service account.
+func (c *collection) kubeletClient() (*http.Client, string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.kubeletHTTP != nil || c.kubeletErr != nil {
+		return c.kubeletHTTP, c.kubeletToken, c.kubeletErr
+	}
+	o := c.opt
+	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
+	if o.Insecure {
+		tlsConf.InsecureSkipVerify = true
+	} else {
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		caFile := o.KubeletCA
+		if caFile == "" {
+			if _, err := os.Stat(saCAFile); err == nil {
+				caFile = saCAFile
+			}
+		}
+		if caFile != "" {
+			pem, err := os.ReadFile(caFile)
+			if err != nil {
+				c.kubeletErr = fmt.Errorf("--kubelet-ca: %w", err)
+				return nil, "", c.kubeletErr
+			}
+			if !pool.AppendCertsFromPEM(pem) && o.KubeletCA != "" {
+				c.kubeletErr = fmt.Errorf("--kubelet-ca %s: no PEM certificate in it", caFile)
+				return nil, "", c.kubeletErr
+			}
+		}
+		tlsConf.RootCAs = pool
+	}
+	tokenFile := o.KubeletTokenFile
+	if tokenFile == "" {
+		if _, err := os.Stat(saTokenFile); err == nil {
+			tokenFile = saTokenFile
+		}
+	}
+	if tokenFile != "" {
+		b, err := os.ReadFile(tokenFile)
+		if err != nil {
+			c.kubeletErr = fmt.Errorf("--kubelet-token-file: %w", err)
+			return nil, "", c.kubeletErr
+		}
+		c.kubeletToken = strings.TrimSpace(string(b))
+	}
+	c.kubeletHTTP = newHTTPClient(tlsConf)
+	return c.kubeletHTTP, c.kubeletToken, nil
+}
+
+// newHTTPClient never follows a redirect to another host with our token
+// and never uses a proxy: the endpoints are on this node.
+func newHTTPClient(tlsConf *tls.Config) *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:                 nil,
+			DialContext:           (&net.Dialer{Timeout: 3 * time.Second}).DialContext,
+			TLSClientConfig:       tlsConf,
+			TLSHandshakeTimeout:   5 * time.Second,
+			ResponseHeaderTimeout: 0, // the source's context bounds it
+			MaxIdleConnsPerHost:   1,
+			DisableCompression:    false,
+		},
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// get fetches url into the bundle as name. A non-200 answer is an error
+// quoting the start of the body; the body itself is not stored.
+func get(ctx context.Context, client *http.Client, token, url string, s *sink, name string, k kind, limit int64) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // it would repeat the method and URL
+		}
+		return fmt.Errorf("GET %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, strings.TrimSpace(string(b)))
+	}
+	if err := s.copy(name, resp.Body, k, limit); err != nil {
+		return fmt.Errorf("GET %s: %w", url, err)
+	}
+	return nil
+}

@@ -1,0 +1,121 @@
+// Package deploy holds the Kubernetes manifests for memsnap-collect; this
+// test decodes every one of them with the k8s.io/api types, strictly.
+package deploy
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+)
+
+func documents(t *testing.T, file string) [][]byte {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docs [][]byte
+	for _, d := range bytes.Split(b, []byte("\n---\n")) {
+		if len(bytes.TrimSpace(d)) > 0 {
+			docs = append(docs, d)
+		}
+	}
+	return docs
+}
+
+func decode(t *testing.T, file string, doc []byte) any {
+	t.Helper()
+	var tm metav1.TypeMeta
+	if err := yaml.Unmarshal(doc, &tm); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	var obj any
+	switch tm.Kind {
+	case "Namespace":
+		obj = &corev1.Namespace{}
+	case "ServiceAccount":
+		obj = &corev1.ServiceAccount{}
+	case "ClusterRole":
+		obj = &rbacv1.ClusterRole{}
+	case "ClusterRoleBinding":
+		obj = &rbacv1.ClusterRoleBinding{}
+	case "DaemonSet":
+		obj = &appsv1.DaemonSet{}
+	case "Job":
+		obj = &batchv1.Job{}
+	default:
+		t.Fatalf("%s: unexpected kind %q", file, tm.Kind)
+	}
+	if err := yaml.UnmarshalStrict(doc, obj); err != nil {
+		t.Fatalf("%s: %s: %v", file, tm.Kind, err)
+	}
+	return obj
+}
+
+func TestManifestsDecode(t *testing.T) {
+	files, _ := filepath.Glob("*.yaml")
+	if len(files) < 3 {
+		t.Fatalf("manifests: %v", files)
+	}
+	kinds := map[string]int{}
+	var role *rbacv1.ClusterRole
+	var pods []corev1.PodSpec
+	for _, f := range files {
+		for _, doc := range documents(t, f) {
+			switch o := decode(t, f, doc).(type) {
+			case *rbacv1.ClusterRole:
+				role = o
+				kinds["ClusterRole"]++
+			case *appsv1.DaemonSet:
+				pods = append(pods, o.Spec.Template.Spec)
+				kinds["DaemonSet"]++
+			case *batchv1.Job:
+				pods = append(pods, o.Spec.Template.Spec)
+				kinds["Job"]++
+			}
+		}
+	}
+	if kinds["ClusterRole"] != 1 || kinds["DaemonSet"] != 1 || kinds["Job"] != 1 {
+		t.Fatalf("kinds %v", kinds)
+	}
+	granted := map[string]bool{}
+	for _, r := range role.Rules {
+		for _, res := range r.Resources {
+			granted[res] = true
+		}
+	}
+	for _, need := range []string{"nodes/stats", "nodes/metrics", "nodes/proxy", "nodes"} {
+		if !granted[need] {
+			t.Errorf("ClusterRole lacks %s", need)
+		}
+	}
+	for _, p := range pods {
+		if !p.HostPID || p.ServiceAccountName != "memsnap-collect" {
+			t.Errorf("pod spec: hostPID=%v sa=%q", p.HostPID, p.ServiceAccountName)
+		}
+		c := p.Containers[0]
+		if c.Resources.Limits.Memory().IsZero() || c.Resources.Limits.Cpu().IsZero() {
+			t.Error("collector container without resource limits")
+		}
+		hostRoot := false
+		for _, m := range c.VolumeMounts {
+			hostRoot = hostRoot || (m.MountPath == "/host" && m.ReadOnly)
+		}
+		for _, v := range p.Volumes {
+			if v.HostPath != nil && v.HostPath.Path == "/" && !hostRoot {
+				t.Error("host / not mounted read-only at /host")
+			}
+		}
+		if !strings.Contains(strings.Join(append(c.Command, c.Args...), " "), "sleep") {
+			t.Error("the pod must stay up so the bundle can be fetched")
+		}
+	}
+}
