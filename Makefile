@@ -22,6 +22,7 @@ build: $(ECHARTS)
 	@mkdir -p bin
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/memsnap ./analyzer/cmd/memsnap
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/memsnap-collect ./collector-script
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/memsnap-gen ./tools/memsnap-gen
 
 # Analyse every sample bundle into one HTML report.
 demo: build
@@ -66,8 +67,11 @@ lab: build
 lab-clean:
 	$(GO) run ./lab/cmd/lab-clean
 
+# Go benchmarks, then the side-by-side CPU/RSS comparison against tar on
+# generated nodes (MEMSNAP_BENCH_SIZES, MEMSNAP_BENCH_RUNS); see docs/performance.md.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem ./bundle/ ./analyzer/internal/cgroup/ ./analyzer/internal/promtext/ ./analyzer/internal/agentlog/ ./analyzer/internal/oomlog/
+	bash scripts/bench.sh
 
 samples:
 	$(GO) run ./samples/internal/gen -o samples

@@ -178,7 +178,19 @@ if [ -d "$(H /var/log/pods)" ]; then
 				[ -f "$lf" ] || continue
 				n=${lf##*/}; n=${n%.log}
 				case "$n" in ''|*[!0-9]*) continue ;; esac
-				printf '%s\t%s\t%s\t%s\t%s\n' "$ns" "$pod" "$uid" "$c" "$n"
+				id=""
+				for ln in "$(H /var/log/containers)/${pod}_${ns}_${c}"-*.log; do
+					[ -L "$ln" ] || continue
+					case "$(readlink "$ln" 2>/dev/null)" in
+					*"/var/log/pods/${pn}/${c}/${n}.log")
+						id=${ln##*-}; id=${id%.log} ;;
+					esac
+				done
+				if [ -n "$id" ]; then
+					printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$ns" "$pod" "$uid" "$c" "$n" "$id"
+				else
+					printf '%s\t%s\t%s\t%s\t%s\n' "$ns" "$pod" "$uid" "$c" "$n"
+				fi
 			done
 		done
 	done | LC_ALL=C sort >"$B/logs/pods-index.tsv"

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -108,4 +109,84 @@ func trim(b []byte) []byte {
 		return b[:300]
 	}
 	return b
+}
+
+// TestScriptFindingsMatchBinary runs the real analyzer over the script's and
+// the binary's bundles of one fixture host: the sorted (rule, subject,
+// severity) lists are the same, apart from missing-source and the rules the
+// script's bundle could not run for lack of a source it does not collect
+// (volumes, cadvisor, pprof, the kubelet API) — exactly what missing-source
+// reports there.
+func TestScriptFindingsMatchBinary(t *testing.T) {
+	memsnap := filepath.Join(t.TempDir(), "memsnap")
+	if out, err := exec.Command("go", "build", "-o", memsnap, "../analyzer/cmd/memsnap").CombinedOutput(); err != nil {
+		t.Fatalf("building the analyzer: %v\n%s", err, out)
+	}
+	h, k := fixture(t, 1, "systemd", hostfixture.KubeletOptions{})
+	o := testOptions(t, h, k)
+	if code := Run(context.Background(), o); code != exitOK {
+		t.Fatalf("binary exit %d", code)
+	}
+	scriptOut := filepath.Join(t.TempDir(), "script.tar.gz")
+	if out, err := exec.Command("sh", "collect.sh", "--host-root", h.Root, "-o", scriptOut).CombinedOutput(); err != nil {
+		t.Fatalf("collect.sh: %v\n%s", err, out)
+	}
+	binary, _ := analyzeBundle(t, memsnap, o.Output)
+	script, skipped := analyzeBundle(t, memsnap, scriptOut)
+	var want []string
+	serious := 0
+	for _, f := range binary {
+		rule := strings.SplitN(f, "\t", 2)[0]
+		if rule == "missing-source" || skipped[rule] {
+			continue
+		}
+		want = append(want, f)
+		if strings.HasSuffix(f, "\twarning") || strings.HasSuffix(f, "\tcritical") {
+			serious++
+		}
+	}
+	var got []string
+	for _, f := range script {
+		if !strings.HasPrefix(f, "missing-source\t") {
+			got = append(got, f)
+		}
+	}
+	if serious < 2 {
+		t.Fatalf("the fixture yields %d warning-or-worse findings from the script's sources; want ≥ 2: %v", serious, binary)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("findings differ\nscript: %q\nbinary: %q (rules skipped on the script's bundle: %v)", got, want, skipped)
+	}
+}
+
+// analyzeBundle returns sorted "rule\tsubject\tseverity" lines and the rules skipped.
+func analyzeBundle(t *testing.T, memsnap, bundlePath string) ([]string, map[string]bool) {
+	t.Helper()
+	out, err := exec.Command(memsnap, "analyze", "--format", "json", "-o", "-", "--now", "2026-01-01T00:00:00Z", bundlePath).Output()
+	if err != nil {
+		t.Fatalf("memsnap analyze %s: %v", bundlePath, err)
+	}
+	var doc struct {
+		Rules []struct {
+			ID, Status string
+		} `json:"rules"`
+		Findings []struct {
+			Rule, Subject, Severity string
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal(out, &doc); err != nil {
+		t.Fatal(err)
+	}
+	skipped := map[string]bool{}
+	for _, r := range doc.Rules {
+		if r.Status == "skipped" {
+			skipped[r.ID] = true
+		}
+	}
+	var lines []string
+	for _, f := range doc.Findings {
+		lines = append(lines, f.Rule+"\t"+f.Subject+"\t"+f.Severity)
+	}
+	sort.Strings(lines)
+	return lines, skipped
 }

@@ -96,9 +96,11 @@ func (r rawFile) Read(p []byte) (int, error) {
 }
 
 // podsIndex lists /var/log/pods/<ns>_<pod>_<uid>/<container>/<n>.log as
-// namespace, pod, uid, container, restart (DESIGN §2): it names pods
-// offline when the kubelet API is down.
+// namespace, pod, uid, container, restart (DESIGN §2), and the container ID
+// of that instance when a /var/log/containers link points at the log: it
+// names pods and containers offline when the kubelet API is down.
 func podsIndex(h Host, s *sink) error {
+	ids := containerLogIDs(h)
 	root := h.Path("/var/log/pods")
 	pods, err := os.ReadDir(root)
 	if err != nil {
@@ -132,7 +134,11 @@ func podsIndex(h Host, s *sink) error {
 				if !ok || strings.Trim(n, "0123456789") != "" || n == "" {
 					continue
 				}
-				lines = append(lines, tsv(parts[0], parts[1], parts[2], ctr.Name(), n))
+				fields := []string{parts[0], parts[1], parts[2], ctr.Name(), n}
+				if id := ids[p.Name()+"/"+ctr.Name()+"/"+l.Name()]; id != "" {
+					fields = append(fields, id)
+				}
+				lines = append(lines, tsv(fields...))
 			}
 		}
 	}
@@ -142,6 +148,50 @@ func podsIndex(h Host, s *sink) error {
 
 // tsv joins fields with tabs; a field holding a tab, newline, backslash or
 // invalid UTF-8 is Go-quoted (DESIGN §2).
+// containerLogIDs maps "<ns>_<pod>_<uid>/<container>/<n>.log" to the
+// container ID kubelet's /var/log/containers/<pod>_<ns>_<container>-<id>.log
+// link names (kubernetes/kubernetes:pkg/kubelet/kuberuntime/helpers.go,
+// logSymlink). The link's target is read, never followed.
+func containerLogIDs(h Host) map[string]string {
+	ids := map[string]string{}
+	dir := h.Path("/var/log/containers")
+	links, err := os.ReadDir(dir)
+	if err != nil {
+		return ids
+	}
+	for i, l := range links {
+		if i == maxPodLogDirs*4 {
+			break
+		}
+		base, ok := strings.CutSuffix(l.Name(), ".log")
+		dash := strings.LastIndexByte(base, '-')
+		if !ok || dash < 0 || !isHex64(base[dash+1:]) {
+			continue
+		}
+		target, err := os.Readlink(dir + "/" + l.Name())
+		if err != nil {
+			continue
+		}
+		_, rel, ok := strings.Cut(target, "/var/log/pods/")
+		if ok {
+			ids[rel] = base[dash+1:]
+		}
+	}
+	return ids
+}
+
+func isHex64(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 func tsv(fields ...string) string {
 	var b strings.Builder
 	for i, f := range fields {

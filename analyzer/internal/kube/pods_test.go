@@ -189,12 +189,14 @@ func TestParsePodsIndex(t *testing.T) {
 		"kube-system\tetcd-node-a\t8daa50c3a64c9ff60bb9eab7b44b56fd\tetcd\t0\n" +
 		"shop\tweb-0\t22697648-cc63-47d6-ba97-fe420988dfc1\tapp\tx\n" +
 		"short\tline\n" +
-		`"we\tird"` + "\tpod\tuid\tc\t1\n"
+		`"we\tird"` + "\tpod\tuid\tc\t1\n" +
+		"shop\tweb-0\t22697648-cc63-47d6-ba97-fe420988dfc1\tapp\t4\t2BAD4952cd819ae0599a5e5b7c9e5a877d7613a3355b7248ba4cde5111a15298\n"
 	entries, problems := ParsePodsIndex(strings.NewReader(in))
 	want := []PodLogEntry{
-		{"shop", "web-0", "22697648-cc63-47d6-ba97-fe420988dfc1", "app", 3, 1},
-		{"kube-system", "etcd-node-a", "8daa50c3a64c9ff60bb9eab7b44b56fd", "etcd", 0, 2},
-		{"we\tird", "pod", "uid", "c", 1, 5},
+		{"shop", "web-0", "22697648-cc63-47d6-ba97-fe420988dfc1", "app", 3, "", 1},
+		{"kube-system", "etcd-node-a", "8daa50c3a64c9ff60bb9eab7b44b56fd", "etcd", 0, "", 2},
+		{"we\tird", "pod", "uid", "c", 1, "", 5},
+		{"shop", "web-0", "22697648-cc63-47d6-ba97-fe420988dfc1", "app", 4, "2bad4952cd819ae0599a5e5b7c9e5a877d7613a3355b7248ba4cde5111a15298", 6},
 	}
 	if len(entries) != len(want) {
 		t.Fatalf("entries = %+v", entries)

@@ -122,9 +122,15 @@ func readLine(br *bufio.Reader, buf *[]byte, maxLine int) ([]byte, error) {
 // Problem naming path and line; reading continues. After MaxRecords records
 // the rest of the file is skipped with one Problem.
 func ScanTSV(r io.Reader, path string, nfields int, fn func(line int, fields []string) error) []Problem {
+	return ScanTSVRange(r, path, nfields, nfields, fn)
+}
+
+// ScanTSVRange is ScanTSV for records of min to max fields: a listing may
+// gain optional trailing columns without breaking older readers' files.
+func ScanTSVRange(r io.Reader, path string, min, max int, fn func(line int, fields []string) error) []Problem {
 	var problems []Problem
 	records := 0
-	fields := make([]string, 0, nfields)
+	fields := make([]string, 0, max)
 	err := Lines(r, MaxLineBytes, func(n int, line []byte, tooLong bool) bool {
 		if tooLong {
 			problems = append(problems, Problem{path, n, fmt.Sprintf("line longer than %d bytes skipped", MaxLineBytes)})
@@ -142,8 +148,12 @@ func ScanTSV(r io.Reader, path string, nfields int, fn func(line int, fields []s
 		for f := range strings.SplitSeq(string(line), "\t") {
 			fields = append(fields, f)
 		}
-		if len(fields) != nfields {
-			problems = append(problems, Problem{path, n, fmt.Sprintf("want %d tab-separated fields, got %d", nfields, len(fields))})
+		if len(fields) < min || len(fields) > max {
+			want := fmt.Sprint(min)
+			if max != min {
+				want = fmt.Sprintf("%d to %d", min, max)
+			}
+			problems = append(problems, Problem{path, n, fmt.Sprintf("want %s tab-separated fields, got %d", want, len(fields))})
 			return true
 		}
 		for i, f := range fields {

@@ -116,9 +116,32 @@ func (s *Snapshot) buildPods() {
 			}
 		}
 	}
+	// Without pods.json the log index names pods, and containers too when it
+	// carries their IDs; the one container cgroup it does not name is then
+	// the sandbox.
+	named := map[*Pod]bool{}
 	for _, e := range s.PodsIndex {
-		if p := s.PodsByUID[e.UID]; p != nil && p.Name == "" {
+		p := s.PodsByUID[e.UID]
+		if p == nil {
+			continue
+		}
+		if p.Name == "" {
 			p.Namespace, p.Name = e.Namespace, e.Pod
+		}
+		if c := byID[e.ContainerID]; c != nil && c.Pod == p && c.Name == "" && p.Spec == nil {
+			c.Name = e.Container
+			named[p] = true
+		}
+	}
+	for p := range named {
+		var unnamed []*Container
+		for _, c := range p.Containers {
+			if c.Name == "" {
+				unnamed = append(unnamed, c)
+			}
+		}
+		if len(unnamed) == 1 {
+			unnamed[0].Sandbox, unnamed[0].Name = true, "POD"
 		}
 	}
 	for _, p := range s.PodsByUID {

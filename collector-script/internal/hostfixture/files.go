@@ -219,10 +219,22 @@ func (h *Host) writePodLogs() error {
 			if err := h.write(dir+"0.log", "2025-11-23T10:00:00Z stdout F started\n"); err != nil {
 				return err
 			}
+			current := "0.log"
 			if i == 0 && c.Name == "main" {
 				if err := h.write(dir+"1.log", "2025-11-23T11:00:00Z stdout F restarted\n"); err != nil {
 					return err
 				}
+				current = "1.log"
+			}
+			// kubelet's /var/log/containers link names the running instance
+			// and points at its log, host-absolute.
+			links := filepath.Join(h.Root, "var/log/containers")
+			if err := os.MkdirAll(links, 0o755); err != nil {
+				return err
+			}
+			link := fmt.Sprintf("%s_%s_%s-%s.log", p.Name, p.Namespace, c.Name, c.ID)
+			if err := os.Symlink("/"+dir+current, filepath.Join(links, link)); err != nil {
+				return err
 			}
 		}
 	}
