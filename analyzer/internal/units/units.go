@@ -105,6 +105,17 @@ func ParseQuantity(s string) (int64, error) {
 	if !strings.ContainsAny(t, "0123456789") {
 		return 0, fmt.Errorf("quantity %q: no digits", s)
 	}
+	// A plain integer is read exactly: apimachinery's parser misreads some
+	// 19-digit integers ("-1000000000000000000" came back as 6930898828
+	// under fuzzing); strconv saturates like the quantity path below.
+	if n, err := strconv.ParseInt(t, 10, 64); err == nil {
+		return n, nil
+	} else if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+		if strings.HasPrefix(t, "-") {
+			return math.MinInt64, nil
+		}
+		return math.MaxInt64, nil
+	}
 	q, err := resource.ParseQuantity(t)
 	if err != nil {
 		return 0, fmt.Errorf("quantity %q: %w", s, err)
