@@ -390,3 +390,45 @@ func TestStdinBundle(t *testing.T) {
 		t.Fatalf("exit %d, stderr %s", code, stderr)
 	}
 }
+
+// TestInspect: the sender's inventory checks every file against the
+// manifest, and a tampered file shows as a mismatch.
+func TestInspect(t *testing.T) {
+	src := filepath.Join(samplesDir(t), "seed-000-page-cache")
+	code, out, stderr := memsnap(t, nil, "inspect", src)
+	if code != 0 || !strings.Contains(out, "memory.stat") {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
+	}
+	if strings.Contains(out, "mismatch") {
+		t.Errorf("an untouched sample shows a sha256 mismatch:\n%s", out)
+	}
+	tampered := t.TempDir()
+	if err := os.CopyFS(tampered, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tampered, "node", "meminfo"), []byte("MemTotal: 1 kB\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = memsnap(t, nil, "inspect", "--json", tampered)
+	if code != 0 {
+		t.Fatalf("inspect --json exit %d", code)
+	}
+	var inv struct {
+		Files []struct{ Path, Check string } `json:"files"`
+	}
+	if err := json.Unmarshal([]byte(out), &inv); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, f := range inv.Files {
+		if f.Path == "node/meminfo" {
+			found = true
+			if f.Check != "mismatch" {
+				t.Errorf("tampered node/meminfo check = %q, want mismatch", f.Check)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("node/meminfo not in the inventory")
+	}
+}
