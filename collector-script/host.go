@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // Host reads the node being collected. Every host path goes through Root
@@ -51,9 +53,27 @@ func (h Host) Resolve(p string) string {
 	return p
 }
 
-// Open opens a host file, resolving a symlinked last component.
+// Open opens a host file, resolving a symlinked last component. Only
+// regular files are read: the open is non-blocking and anything else (a
+// FIFO without a writer would block until --timeout, a device could stream
+// forever) is refused with an error naming what it is.
 func (h Host) Open(p string) (*os.File, error) {
-	return os.Open(h.Path(h.Resolve(p)))
+	name := h.Path(h.Resolve(p))
+	fd, err := syscall.Open(name, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: name, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), name)
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, &os.PathError{Op: "open", Path: name, Err: fmt.Errorf("not a regular file (%s)", st.Mode().Type())}
+	}
+	return f, nil
 }
 
 // ReadSmall reads at most limit bytes of a host file (procfs and sysfs
