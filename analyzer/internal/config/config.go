@@ -12,8 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/memsnap/memsnap/analyzer/internal/units"
+
 	"go.yaml.in/yaml/v3"
-	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 //go:embed defaults.yaml
@@ -30,7 +31,7 @@ func (b *Bytes) UnmarshalYAML(n *yaml.Node) error {
 	if err := n.Decode(&s); err != nil {
 		return err
 	}
-	q, err := resource.ParseQuantity(s)
+	q, err := units.ParseK8sQuantity(s)
 	if err != nil {
 		return fmt.Errorf("line %d: %q is not a quantity like 64Mi: %v", n.Line, s, err)
 	}

@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/memsnap/memsnap/analyzer/internal/units"
 )
 
 // MaxJSONBytes bounds every JSON document read from a bundle. A 1,000-pod
@@ -35,6 +37,9 @@ func DecodeJSON(r io.Reader, path string, limit int64, v any) error {
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return fmt.Errorf("%s: empty file", path)
+	}
+	if bad, ok := units.HugeExponent(data); ok {
+		return fmt.Errorf("%s: holds the number %q, whose exponent would make Kubernetes' quantity parser run without bound; not parsed", path, bad)
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return jsonError(path, data, err)

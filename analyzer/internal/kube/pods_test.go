@@ -230,3 +230,11 @@ func TestParseNode(t *testing.T) {
 		t.Errorf("bare node = %+v, %v", n2, err)
 	}
 }
+
+func TestParsePodsHugeExponentQuantity(t *testing.T) {
+	in := `{"kind":"PodList","items":[{"metadata":{"name":"p","namespace":"n","uid":"u"},"spec":{"containers":[{"name":"c","resources":{"limits":{"memory":"1e-1000000000"}}}]}}]}`
+	_, err := ParsePods(strings.NewReader(in))
+	if err == nil || !strings.Contains(err.Error(), "exponent") {
+		t.Fatalf("err = %v, want a refusal naming the exponent", err)
+	}
+}

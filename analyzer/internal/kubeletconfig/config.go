@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/memsnap/memsnap/analyzer/internal/units"
+
 	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
 	"sigs.k8s.io/yaml"
 
@@ -53,6 +55,9 @@ func ParseConfigFile(r io.Reader) (*kubeletv1beta1.KubeletConfiguration, error) 
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
 		return nil, fmt.Errorf("%s: empty file", bundle.KubeletConfigYAML)
+	}
+	if bad, ok := units.HugeExponent(data); ok {
+		return nil, fmt.Errorf("%s: holds the number %q, whose exponent would make Kubernetes' quantity parser run without bound; not parsed", bundle.KubeletConfigYAML, bad)
 	}
 	var kc kubeletv1beta1.KubeletConfiguration
 	if trimmed[0] == '{' {

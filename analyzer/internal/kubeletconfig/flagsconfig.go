@@ -5,8 +5,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/memsnap/memsnap/analyzer/internal/units"
+
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
 )
 
@@ -108,7 +109,7 @@ func parseReservedMemory(s string) ([]kubeletv1beta1.MemoryReservation, error) {
 		mr := kubeletv1beta1.MemoryReservation{NumaNode: int32(n), Limits: corev1.ResourceList{}}
 		for kv := range strings.SplitSeq(limits, ",") {
 			k, v, ok := strings.Cut(kv, "=")
-			q, err := resource.ParseQuantity(strings.TrimSpace(v))
+			q, err := units.ParseK8sQuantity(strings.TrimSpace(v))
 			if !ok || err != nil {
 				return out, fmt.Errorf("%q: bad resource quantity %q", part, kv)
 			}

@@ -6,8 +6,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/memsnap/memsnap/analyzer/internal/units"
+
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
 
 	"github.com/memsnap/memsnap/bundle"
@@ -157,7 +158,7 @@ func Merge(file, configz *kubeletv1beta1.KubeletConfiguration, flags *Flags) (*C
 			// clears it: k8s.io/component-base/cli/flag MapStringString).
 			*r.dst, c.Sources[r.key] = nil, l.source(r.key)
 			if v, ok := r.m[string(corev1.ResourceMemory)]; ok {
-				q, err := resource.ParseQuantity(v)
+				q, err := units.ParseK8sQuantity(v)
 				if err != nil {
 					errs = append(errs, fmt.Errorf("%s: %s %q: %v", l.source(r.key), r.key, v, err))
 					continue
@@ -239,7 +240,7 @@ func parseThreshold(v, source string, errs *[]error) *Threshold {
 		}
 		return &Threshold{Percent: &f}
 	}
-	q, err := resource.ParseQuantity(v)
+	q, err := units.ParseK8sQuantity(v)
 	if err != nil {
 		*errs = append(*errs, fmt.Errorf("%s: memory.available %q: %v", source, v, err))
 		return nil

@@ -13,7 +13,7 @@ import (
 // plainLine is the shape real exporters write: legacy label names, quoted
 // values. expfmt also accepts odd hybrids such as `A""="v"` (a label name
 // with an empty quoted tail, read as "A"); we need not.
-var plainLine = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*[ \t]*(\{([ \t]*[a-zA-Z_][a-zA-Z0-9_]*[ \t]*=[ \t]*"([^"\\]|\\.)*"[ \t]*,?)*[ \t]*\})?[ \t]*[^ \t{}"]+([ \t]+[^ \t]+)?$`)
+var plainLine = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*[ \t]*(\{([ \t]*[a-zA-Z_][a-zA-Z0-9_]*[ \t]*=[ \t]*"([^"\\]|\\.)*"[ \t]*,?)*[ \t]*\})?[ \t]*[^ \t{}"]+([ \t]+[-+]?[0-9]+)?$`)
 
 // FuzzSampleMatchesExpfmt holds our sample-line parser to the ecosystem's:
 // whatever we read from one sample line, expfmt's TextParser reads

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/big"
 	"math/bits"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -116,6 +117,9 @@ func ParseQuantity(s string) (int64, error) {
 		}
 		return math.MaxInt64, nil
 	}
+	if bad, ok := HugeExponent([]byte(t)); ok {
+		return 0, fmt.Errorf("quantity %q: exponent of %s too large", s, bad)
+	}
 	q, err := resource.ParseQuantity(t)
 	if err != nil {
 		return 0, fmt.Errorf("quantity %q: %w", s, err)
@@ -146,4 +150,36 @@ func ParsePercentage(s string) (float64, error) {
 		return 0, fmt.Errorf("percentage %q: want a number from 0 to 100", s)
 	}
 	return v, nil
+}
+
+// hugeExponent matches a number written with an exponent of eight or more
+// digits, as a whole JSON/YAML scalar or string. Eight: below that the cost
+// stays in milliseconds, and real label values (pod-template hashes avoid
+// vowels) do not look like such numbers.
+var hugeExponent = regexp.MustCompile(`(?:^|[\s\[,"'])([-+]?[0-9]*\.?[0-9]+[eE][-+]?[0-9]{8,})(?:$|[\s,\]}"'])`)
+
+// HugeExponent finds a number like "1e-1000000000" in text. Kubernetes'
+// resource.ParseQuantity takes time and memory that grow with the exponent
+// (1e-1000000 already costs ~50 ms; 1e-1000000000 never returns), and every
+// k8s type holding a Quantity parses it while decoding: a bundle file with
+// such a number must be refused before it reaches a decoder.
+func HugeExponent(data []byte) (string, bool) {
+	m := hugeExponent.FindSubmatch(data)
+	if m == nil {
+		return "", false
+	}
+	s := string(m[1])
+	if len(s) > 40 {
+		s = s[:40] + "…"
+	}
+	return s, true
+}
+
+// ParseK8sQuantity is resource.ParseQuantity refusing numbers whose exponent
+// would make it run without bound (see HugeExponent).
+func ParseK8sQuantity(s string) (resource.Quantity, error) {
+	if bad, ok := HugeExponent([]byte(s)); ok {
+		return resource.Quantity{}, fmt.Errorf("quantity %q: exponent of %s too large", s, bad)
+	}
+	return resource.ParseQuantity(s)
 }
