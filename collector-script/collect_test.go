@@ -224,7 +224,14 @@ func TestRedaction(t *testing.T) {
 	o2 := testOptions(t, h, k)
 	o2.NoRedact = true
 	Run(context.Background(), o2)
-	if rb2 := readBundle(t, o2.Output); !bytes.Contains(rb2.raw, []byte(secrets[0].Value)) {
+	rb2 := readBundle(t, o2.Output)
+	if !bytes.Contains(rb2.raw, []byte(secrets[0].Value)) {
 		t.Error("--no-redact: secret missing; is the fixture planting it?")
+	}
+	if len(rb2.manifest.Warnings) == 0 || !strings.Contains(rb2.manifest.Warnings[0], "--no-redact") {
+		t.Errorf("--no-redact leaves no warning in the manifest: %v", rb2.manifest.Warnings)
+	}
+	if len(rb.manifest.Warnings) != 0 {
+		t.Errorf("redacted bundle carries warnings: %v", rb.manifest.Warnings)
 	}
 }

@@ -154,6 +154,12 @@ func Run(ctx context.Context, opt *Options) int {
 		Collector: bundle.Collector{Name: "memsnap-collect", Version: opt.Version, Mode: "binary"},
 		Created:   now.UTC().Format(time.RFC3339),
 	}
+	if opt.NoRedact {
+		// The sender must know: tokens and passwords may now be in the bundle.
+		const warning = "redaction turned off by --no-redact: the bundle may hold tokens, passwords and other secrets"
+		log.Warn(warning)
+		m.Warnings = append(m.Warnings, warning)
+	}
 	for _, src := range sources {
 		if src.name == bundle.SourceProc && opt.NoProc {
 			m.Sources = append(m.Sources, bundle.Source{Name: src.name, Paths: src.paths, Status: bundle.StatusSkipped, Error: "turned off by --no-proc"})
