@@ -152,11 +152,13 @@ func ParsePercentage(s string) (float64, error) {
 	return v, nil
 }
 
-// hugeExponent matches a number written with an exponent of eight or more
-// digits, as a whole JSON/YAML scalar or string. Eight: below that the cost
+// hugeExponent matches a number written with an exponent of seven or more
+// significant digits (leading zeros do not count; the mantissa may be
+// empty, as resource.ParseQuantity accepts), as a whole JSON/YAML scalar or
+// string. Seven: below that the cost
 // stays in milliseconds, and real label values (pod-template hashes avoid
 // vowels) do not look like such numbers.
-var hugeExponent = regexp.MustCompile(`(?:^|[\s\[,"'])([-+]?[0-9]*\.?[0-9]+[eE][-+]?[0-9]{8,})(?:$|[\s,\]}"'])`)
+var hugeExponent = regexp.MustCompile(`(?:^|[\s\[,"'])([-+]?[0-9]*\.?[0-9]*[eE][-+]?0*[1-9][0-9]{6,})(?:$|[\s,\]}"'])`)
 
 // HugeExponent finds a number like "1e-1000000000" in text. Kubernetes'
 // resource.ParseQuantity takes time and memory that grow with the exponent
