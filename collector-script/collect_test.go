@@ -167,7 +167,16 @@ func TestCollectFixtureHosts(t *testing.T) {
 			if _, ok := rb.files["proc/20000/status"]; ok {
 				t.Error("a process outside kubepods that is no agent was collected")
 			}
-			if !bytes.Contains(rb.files[bundle.PodsIndex], []byte("default\toom-app\t"+h.Pods[0].UID+"\tmain\t1\n")) {
+			// The running instance (restart 1) is named by its /var/log/containers
+			// link; the dead one (restart 0) has no link any more.
+			var mainID string
+			for _, c := range h.Pods[0].Containers {
+				if c.Name == "main" {
+					mainID = c.ID
+				}
+			}
+			if !bytes.Contains(rb.files[bundle.PodsIndex], []byte("default\toom-app\t"+h.Pods[0].UID+"\tmain\t1\t"+mainID+"\n")) ||
+				!bytes.Contains(rb.files[bundle.PodsIndex], []byte("default\toom-app\t"+h.Pods[0].UID+"\tmain\t0\n")) {
 				t.Errorf("pods index: %q", rb.files[bundle.PodsIndex])
 			}
 			if !bytes.Contains(rb.files[bundle.TmpfsVolumes], []byte("kubernetes.io~empty-dir/scratch space\t")) {
