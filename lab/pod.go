@@ -94,13 +94,3 @@ func (c *Container) newID(p *Pod) {
 	c.ID = randomHex(32)
 	c.Cgroup = path.Join(p.Cgroup, "cri-containerd-"+c.ID+".scope")
 }
-
-// container finds a container by name.
-func (p *Pod) container(name string) *Container {
-	for _, c := range p.Containers {
-		if c.Name == name {
-			return c
-		}
-	}
-	return nil
-}

@@ -42,14 +42,6 @@ func bytesOrDash(p *int64) string {
 	return formatBytes(*p)
 }
 
-// percent renders part/whole as "81 %", or "" when whole is not positive.
-func percent(part, whole int64) string {
-	if whole <= 0 {
-		return ""
-	}
-	return fmt.Sprintf("%.0f %%", 100*float64(part)/float64(whole))
-}
-
 // truncateRunes shortens s to at most max runes, marking the cut with "…".
 // Bundle strings can be arbitrarily long (10 MB log lines).
 func truncateRunes(s string, max int) string {

@@ -71,7 +71,7 @@ func runKubepodsLimitDrift(p *Pass) {
 	if len(reasons) == 0 {
 		return
 	}
-	f.Summary = "On node " + s.NodeName + ", " + join(reasons, "; and ") + "."
+	f.Summary = "On node " + s.NodeName + ", " + strings.Join(reasons, "; and ") + "."
 	f.Evidence = []schema.Evidence{
 		citeFigure(m.KubepodsLimit, "kubepods limit"),
 		citeFigure(m.Capacity, "MemTotal (capacity)"),
@@ -122,15 +122,4 @@ func limitStr(l int64) string {
 		return "unlimited"
 	}
 	return units.Bytes(l)
-}
-
-func join(list []string, sep string) string {
-	out := ""
-	for i, s := range list {
-		if i > 0 {
-			out += sep
-		}
-		out += s
-	}
-	return out
 }

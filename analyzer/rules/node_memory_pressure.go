@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/memsnap/memsnap/analyzer/internal/agentlog"
+	"github.com/memsnap/memsnap/analyzer/internal/kubeletconfig"
 
 	"github.com/memsnap/memsnap/analyzer/internal/snapshot"
 	"github.com/memsnap/memsnap/analyzer/internal/units"
@@ -34,12 +35,13 @@ References: kubernetes/website:content/en/docs/concepts/scheduling-eviction/node
 func runNodeMemoryPressure(p *Pass) {
 	s, m := p.Snap, p.Snap.NodeMemory
 	f := schema.Finding{Subject: "node:" + s.NodeName}
-	threshold, thrFig := int64(100<<20), m.EvictionHard
-	if thrFig != nil {
-		threshold = thrFig.Bytes
-	} else {
-		thrFig = &snapshot.Figure{Bytes: threshold, Note: "kubelet default evictionHard memory.available<100Mi"}
+	thrFig := m.EvictionHard
+	if thrFig == nil {
+		// No kubelet configuration in the bundle: kubelet's own default applies.
+		def, _ := units.ParseQuantity(kubeletconfig.DefaultEvictionHardMemory)
+		thrFig = &snapshot.Figure{Bytes: def, Note: "kubelet default evictionHard memory.available<" + kubeletconfig.DefaultEvictionHardMemory}
 	}
+	threshold := thrFig.Bytes
 	if m.Available != nil {
 		a := m.Available.Bytes
 		switch {

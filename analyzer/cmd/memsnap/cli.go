@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -119,8 +120,6 @@ error: what is readable is analysed and the report says what was not.`,
 	return cmd
 }
 
-var knownFormats = []string{"html", "json", "text", "markdown", "sarif", "junit"}
-
 func analyze(ctx context.Context, st Streams, f analyzeFlags, args []string) error {
 	formats := f.formats
 	if len(formats) == 0 {
@@ -128,15 +127,15 @@ func analyze(ctx context.Context, st Streams, f analyzeFlags, args []string) err
 	}
 	seen := map[string]bool{}
 	for _, fm := range formats {
-		if !contains(knownFormats, fm) {
-			return usageErr("unknown --format %q (want one of %s)", fm, strings.Join(knownFormats, ", "))
+		if !slices.Contains(report.Formats, fm) {
+			return usageErr("unknown --format %q (want one of %s)", fm, strings.Join(report.Formats, ", "))
 		}
 		if seen[fm] {
 			return usageErr("--format %s given twice", fm)
 		}
 		seen[fm] = true
 	}
-	if !contains([]string{"none", "info", "warning", "critical"}, f.failOn) {
+	if !slices.Contains(report.FailOnLevels, f.failOn) {
 		return usageErr("unknown --fail-on %q (want none, info, warning or critical)", f.failOn)
 	}
 	now, err := reportClock(f.now)
@@ -255,13 +254,4 @@ func reportClock(flag string) (time.Time, error) {
 		return time.Unix(n, 0).UTC(), nil
 	}
 	return time.Now().UTC().Truncate(time.Second), nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

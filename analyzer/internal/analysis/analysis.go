@@ -78,23 +78,6 @@ func Analyze(ctx context.Context, inputs []string, opts Options) (*schema.Docume
 	return doc, nil
 }
 
-// AnalyzeSnapshots runs the rules over already-built snapshots (tests, fixtures).
-func AnalyzeSnapshots(snaps []*snapshot.Snapshot, opts Options) *schema.Document {
-	if opts.Config == nil {
-		opts.Config = config.Default()
-	}
-	if opts.Rules == nil {
-		opts.Rules = rules.All
-	}
-	doc := &schema.Document{Schema: schema.ID, Generated: opts.Now.UTC().Format(time.RFC3339), MemsnapVersion: opts.Version}
-	for _, s := range snaps {
-		addSnapshot(doc, s, opts)
-	}
-	catalog(doc, opts.Rules)
-	finish(doc)
-	return doc
-}
-
 func addSnapshot(doc *schema.Document, snap *snapshot.Snapshot, opts Options) {
 	var findings []schema.Finding
 	for _, r := range opts.Rules {
@@ -156,17 +139,13 @@ func finish(doc *schema.Document) {
 		}
 		return doc.Rules[i].ID < doc.Rules[j].ID
 	})
-	for _, l := range []func(){
-		func() { ensure(&doc.Findings) },
-		func() { ensure(&doc.OOMEvents) },
-		func() { ensure(&doc.Workloads) },
-		func() { ensure(&doc.HeapProfiles) },
-		func() { ensure(&doc.Excerpts) },
-		func() { ensure(&doc.Rules) },
-		func() { ensure(&doc.Bundles) },
-	} {
-		l()
-	}
+	ensure(&doc.Findings)
+	ensure(&doc.OOMEvents)
+	ensure(&doc.Workloads)
+	ensure(&doc.HeapProfiles)
+	ensure(&doc.Excerpts)
+	ensure(&doc.Rules)
+	ensure(&doc.Bundles)
 	for i := range doc.Bundles {
 		ensure(&doc.Bundles[i].Problems)
 		ensure(&doc.Bundles[i].Sources)

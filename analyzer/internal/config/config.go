@@ -20,9 +20,6 @@ import (
 //go:embed defaults.yaml
 var defaultsYAML []byte
 
-// DefaultsYAML returns the embedded defaults file.
-func DefaultsYAML() []byte { return append([]byte(nil), defaultsYAML...) }
-
 // Bytes is a byte count written as a Kubernetes quantity ("64Mi", "1G").
 type Bytes int64
 

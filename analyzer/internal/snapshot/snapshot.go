@@ -285,19 +285,6 @@ func (s *Snapshot) Problems() []string {
 	return out[:j]
 }
 
-// SourceStatus returns the manifest's record for a source, if any.
-func (s *Snapshot) SourceStatus(name string) (bundle.Source, bool) {
-	if s.Manifest == nil {
-		return bundle.Source{}, false
-	}
-	for _, src := range s.Manifest.Sources {
-		if src.Name == name {
-			return src, true
-		}
-	}
-	return bundle.Source{}, false
-}
-
 // Subject returns the report subject for a pod: "ns/name", else "cgroup:<path>", else "pod:<uid>".
 func (p *Pod) Subject() string {
 	if p.Namespace != "" && p.Name != "" {

@@ -151,18 +151,6 @@ func (p *podModel) memLimitBytes() int64 {
 	return sum
 }
 
-func (p *podModel) memRequestBytes() int64 {
-	var sum int64
-	for _, c := range p.containers {
-		if r, ok := c.req[corev1.ResourceMemory]; ok {
-			sum += r.Value()
-		} else if l, ok := c.lim[corev1.ResourceMemory]; ok {
-			sum += l.Value()
-		}
-	}
-	return sum
-}
-
 // v1PageLimit is what a v1 kernel shows for a limit: rounded down to a page
 // (mm/memcontrol.c page_counter_memparse), so 1G = 10^9 reads 999997440.
 func v1PageLimit(b int64) int64 { return pages(b) }
