@@ -30,6 +30,27 @@ func (h Host) Path(p string) string {
 	return filepath.Join(h.Root, p)
 }
 
+// HostMountPoint maps a mount point read from mountinfo to the host's own
+// path. On the node, and in a privileged pod reading /host/proc/1/mountinfo,
+// mount points are already host paths. But when --host-root is a directory
+// whose /proc is a bind mount of the collector's own /proc (the scenario lab,
+// a debug container), the mounts below the host root appear with the host
+// root in front (/tmp/labroot/var/lib/kubelet/pods/…); that prefix is taken
+// off so the path can be compared with kubelet paths and re-rooted by Path.
+func (h Host) HostMountPoint(p string) string {
+	if h.Root == "" || h.Root == "/" {
+		return p
+	}
+	root, err := filepath.Abs(h.Root)
+	if err != nil {
+		return p
+	}
+	if rest, ok := strings.CutPrefix(p, strings.TrimSuffix(root, "/")+"/"); ok {
+		return "/" + rest
+	}
+	return p
+}
+
 // Resolve follows symlinks in the last component of p the way the host
 // would: an absolute target (/etc/os-release -> /usr/lib/os-release, a
 // kubelet --config symlink) is re-rooted below Root instead of leaking out

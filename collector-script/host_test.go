@@ -84,3 +84,20 @@ func TestUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestHostMountPoint: mounts below a --host-root whose /proc is the
+// collector's own (the lab) lose the root prefix; host paths stay as they are.
+func TestHostMountPoint(t *testing.T) {
+	for _, tc := range []struct{ root, in, want string }{
+		{"/", "/var/lib/kubelet/pods/u1", "/var/lib/kubelet/pods/u1"},
+		{"/host", "/var/lib/kubelet/pods/u1", "/var/lib/kubelet/pods/u1"},
+		{"/tmp/labroot", "/tmp/labroot/var/lib/kubelet/pods/u1/volumes/x", "/var/lib/kubelet/pods/u1/volumes/x"},
+		{"/tmp/labroot/", "/tmp/labroot/var/lib/kubelet/pods/u1", "/var/lib/kubelet/pods/u1"},
+		{"/tmp/labroot", "/tmp/labrootx/var/lib/kubelet/pods/u1", "/tmp/labrootx/var/lib/kubelet/pods/u1"},
+		{"/tmp/labroot", "/tmp/labroot", "/tmp/labroot"},
+	} {
+		if got := (Host{Root: tc.root}).HostMountPoint(tc.in); got != tc.want {
+			t.Errorf("Host{%q}.HostMountPoint(%q) = %q, want %q", tc.root, tc.in, got, tc.want)
+		}
+	}
+}

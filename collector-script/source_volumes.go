@@ -29,19 +29,20 @@ func collectVolumes(ctx context.Context, c *collection, s *sink) error {
 	}
 	var b strings.Builder
 	for _, m := range mounts {
-		if m.FSType != "tmpfs" || !strings.HasPrefix(m.MountPoint, podsDir) {
+		mp := h.HostMountPoint(m.MountPoint)
+		if m.FSType != "tmpfs" || !strings.HasPrefix(mp, podsDir) {
 			continue
 		}
 		var st syscall.Statfs_t
-		if err := syscall.Statfs(h.Path(m.MountPoint), &st); err != nil {
+		if err := syscall.Statfs(h.Path(mp), &st); err != nil {
 			if !isGone(err) {
-				s.fail("statfs %s: %v", m.MountPoint, err)
+				s.fail("statfs %s: %v", mp, err)
 			}
 			continue
 		}
 		size := int64(st.Blocks) * st.Bsize
 		used := int64(st.Blocks-st.Bfree) * st.Bsize
-		b.WriteString(tsv(m.MountPoint, strconv.FormatInt(size, 10), strconv.FormatInt(used, 10)))
+		b.WriteString(tsv(mp, strconv.FormatInt(size, 10), strconv.FormatInt(used, 10)))
 	}
 	if b.Len() == 0 {
 		s.skip("no tmpfs mounts under %s", podsDir)
