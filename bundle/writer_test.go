@@ -7,8 +7,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -135,8 +137,11 @@ func TestWriterRefusals(t *testing.T) {
 	if _, _, err := w.Add("broken", iotest.TimeoutReader(strings.NewReader(strings.Repeat("x", 10))), -1); err == nil {
 		t.Error("broken reader: want error")
 	}
-	if len(w.Files()) != 1 {
-		t.Errorf("files %v, want only dup", w.Files())
+	if _, err := w.AddBytes(strings.Repeat("n/", 2049), nil); err == nil {
+		t.Error("name longer than PATH_MAX: want error")
+	}
+	if fs, err := w.Files(); err != nil || len(fs) != 1 {
+		t.Errorf("files %v (%v), want only dup", fs, err)
 	}
 }
 
@@ -169,5 +174,51 @@ func TestWriterOutputErrorIsLatched(t *testing.T) {
 	}
 	if err := w.Close(&Manifest{}); err == nil {
 		t.Error("Close after failure: want error")
+	}
+}
+
+// TestWriterIndexSpills: a node's file list does not stay in memory — past
+// indexMemory the encoded entries spill to an unlinked file — and the
+// manifest still lists every entry, in commit order, with its sha256.
+func TestWriterIndexSpills(t *testing.T) {
+	var out bytes.Buffer
+	dir := t.TempDir()
+	w, err := NewWriter(&out, WriterOptions{SpoolDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 5000 // ~150 bytes an entry: 3× indexMemory
+	for i := range n {
+		name := fmt.Sprintf("cgroup/kubepods.slice/kubepods-burstable.slice/pod%05d.slice/memory.stat", i)
+		if _, err := w.AddBytes(name, []byte(name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w.index.file == nil || w.index.mem.Len() > indexMemory {
+		t.Fatalf("index kept %d bytes in memory, spilled: %v", w.index.mem.Len(), w.index.file != nil)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("spool directory holds %v: the index file must be unlinked", ents)
+	}
+	if _, err := w.AddBytes("cgroup/kubepods.slice/kubepods-burstable.slice/pod00042.slice/memory.stat", nil); err == nil {
+		t.Error("duplicate of a spilled entry: want error")
+	}
+	if err := w.Close(&Manifest{Collector: Collector{Name: "test", Mode: "binary"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, content := untar(t, out.Bytes())
+	pm, err := ParseManifest(bytes.NewReader(content[ManifestPath]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pm.Files) != n {
+		t.Fatalf("manifest lists %d files, want %d", len(pm.Files), n)
+	}
+	for i, fe := range pm.Files {
+		want := fmt.Sprintf("cgroup/kubepods.slice/kubepods-burstable.slice/pod%05d.slice/memory.stat", i)
+		sum := sha256.Sum256([]byte(want))
+		if fe.Path != want || fe.SHA256 != hex.EncodeToString(sum[:]) || fe.Bytes != int64(len(want)) {
+			t.Fatalf("entry %d: %+v, want %s", i, fe, want)
+		}
 	}
 }

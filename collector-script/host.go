@@ -79,8 +79,15 @@ func (h Host) Resolve(p string) string {
 // FIFO without a writer would block until --timeout, a device could stream
 // forever) is refused with an error naming what it is.
 func (h Host) Open(p string) (*os.File, error) {
-	name := h.Path(h.Resolve(p))
-	fd, err := syscall.Open(name, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	// Most host files are not links: open without following one first and
+	// resolve only when the kernel says the last component is a link
+	// (ELOOP), which saves an lstat per file on a walk of 20,000 files.
+	name := h.Path(p)
+	fd, err := syscall.Open(name, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC|syscall.O_NOFOLLOW, 0)
+	if err == syscall.ELOOP {
+		name = h.Path(h.Resolve(p))
+		fd, err = syscall.Open(name, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	}
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: name, Err: err}
 	}

@@ -224,7 +224,7 @@ func Run(ctx context.Context, opt *Options) int {
 			log.Error("no bundle written", "err", err)
 			return exitNoWrite
 		}
-		log.Info("bundle written", "path", final, "files", len(m.Files))
+		log.Info("bundle written", "path", final, "files", writer.FileCount())
 	}
 	return exitOK
 }

@@ -1,8 +1,10 @@
 // Package hostfixture generates a fake node: a host root directory with
 // /proc, /sys/fs/cgroup (v1 hybrid or v2, systemd or cgroupfs driver),
 // /dev/kmsg, kubelet and systemd files, and an httptest kubelet. Tests point
-// the real collector at it with --host-root; the performance issue turns it
-// into memsnap-gen. Its numbers tell three stories the analyzer must find:
+// the real collector at it with --host-root. It is small and hand-shaped for
+// the collector's tests (faults, redaction, the shell script); the large,
+// realistic host trees of the benchmarks come from memsnap-gen --host-tree
+// (tools/memsnap-gen). Its numbers tell three stories the analyzer must find:
 // an OOM-killed container (pod 0), a page-cache working set with a large
 // open log file (pod 1, seed 000) and a kubepods limit below allocatable
 // (seed 002); pod 2 has a memory-medium emptyDir (seed 003).

@@ -118,10 +118,7 @@ func (n *node) emit(s sink) (Stats, error) {
 		}
 	}
 	for i := 0; i < n.opt.HeapProfiles; i++ {
-		target := heapTargets[i%len(heapTargets)]
-		if i >= len(heapTargets) {
-			target = fmt.Sprintf("%s-%d", target, i)
-		}
+		target := heapTarget(i)
 		prof, err := n.heapProfile(target)
 		if err != nil {
 			return st, err

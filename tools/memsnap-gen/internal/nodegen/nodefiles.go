@@ -55,7 +55,7 @@ func (n *node) procFiles(c *container) []cgroupFile {
 	}
 	var fds strings.Builder
 	for k := 0; k < 3; k++ {
-		fmt.Fprintf(&fds, "/var/log/app/%s-%d.log\t%d\n", c.Name, k, (u.activeFile/3)&^4095)
+		fmt.Fprintf(&fds, "%s\t%d\n", appLog(c, k), (u.activeFile/3)&^4095)
 	}
 	return []cgroupFile{
 		{"cgroup", cg},
@@ -65,4 +65,10 @@ func (n *node) procFiles(c *container) []cgroupFile {
 		{"smaps_rollup", smaps},
 		{"status", status},
 	}
+}
+
+// appLog is the path of a container's k-th open log file, unique per
+// container so the host tree can hold each at its own size.
+func appLog(c *container, k int) string {
+	return fmt.Sprintf("/var/log/app/%s/%s-%d.log", c.ID[:12], c.Name, k)
 }

@@ -163,13 +163,8 @@ func TestAnalyzerFindsPlantedOOMs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the analyzer")
 	}
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "memsnap")
-	build := exec.Command(gobin, "build", "-o", bin, "github.com/memsnap/memsnap/analyzer/cmd/memsnap")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the analyzer: %v\n%s", err, out)
-	}
+	bin := buildTool(t, dir, "github.com/memsnap/memsnap/analyzer/cmd/memsnap")
 	for _, shape := range []struct {
 		version int
 		driver  string
@@ -247,4 +242,15 @@ func TestAnalyzerFindsPlantedOOMs(t *testing.T) {
 			}
 		}
 	}
+}
+
+// buildTool builds a command of this module into dir.
+func buildTool(t *testing.T, dir, pkg string) string {
+	t.Helper()
+	bin := filepath.Join(dir, filepath.Base(pkg))
+	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, pkg)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", pkg, err, out)
+	}
+	return bin
 }
