@@ -49,4 +49,3 @@ func TestStoreHeaderSizes(t *testing.T) {
 		})
 	}
 }
-
