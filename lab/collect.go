@@ -5,12 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/memsnap/memsnap/bundle"
@@ -143,37 +140,14 @@ func (r *Result) workload(podUID, container string) *schema.Workload {
 	return nil
 }
 
-// exportSample writes the bundle's files to dir/lab-<scenario>/ for
-// make samples-from-lab (MEMSNAP_LAB_SAMPLES=<samples dir>).
-func (r *Result) exportSample(dir, scenario string) error {
+// exportSample writes the trimmed export of the bundle (export.go) to
+// dir/lab-<scenario>/ for make samples-from-lab (MEMSNAP_LAB_SAMPLES=<samples
+// dir>) and returns where it went.
+func (r *Result) exportSample(dir, scenario string, sc exportScope) (string, trimStats, error) {
+	files, st, err := trimBundle(r.Bundle, r.Bundle.Manifest(), sc)
+	if err != nil {
+		return "", st, err
+	}
 	dst := filepath.Join(dir, "lab-"+scenario)
-	if err := os.RemoveAll(dst); err != nil {
-		return err
-	}
-	for _, name := range r.Bundle.List("") {
-		if strings.Contains(name, "..") || path.IsAbs(name) {
-			return fmt.Errorf("bundle entry %q: refusing to write it", name)
-		}
-		rc, err := r.Bundle.Open(name)
-		if err != nil {
-			return err
-		}
-		p := filepath.Join(dst, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			rc.Close()
-			return err
-		}
-		f, err := os.Create(p)
-		if err == nil {
-			_, err = io.Copy(f, rc)
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-		}
-		rc.Close()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return dst, st, writeSample(dst, files)
 }

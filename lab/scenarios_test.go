@@ -1,11 +1,13 @@
 package lab
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -94,13 +96,70 @@ func (n *node) collect(t *testing.T, e *labEnv, scenario string, extra ...string
 	if err != nil {
 		t.Fatalf("collect and analyze: %v", err)
 	}
+	checkRealCgroupSource(t, n, r)
 	if dir := os.Getenv("MEMSNAP_LAB_SAMPLES"); dir != "" {
-		if err := r.exportSample(dir, scenario); err != nil {
-			t.Errorf("export sample: %v", err)
+		sc := n.exportScope()
+		dst, st, err := r.exportSample(dir, scenario, sc)
+		if err != nil {
+			t.Fatalf("export sample: %v", err)
+		}
+		t.Logf("exported %s (trimmed: %v)", dst, st)
+		checkExport(t, e, n, r, dst, sc)
+	}
+	return r
+}
+
+// checkExport analyses the trimmed sample and compares it with the full
+// bundle: the same findings (rule, subject, severity) once those about
+// cgroups outside the lab subtree (other runs' OOM kills in the shared
+// kernel log) are set aside, the same OOM events of the lab's cgroups, and
+// no problem reading it (a manifest entry that does not match its file
+// would be one).
+func checkExport(t *testing.T, e *labEnv, n *node, r *Result, dst string, sc exportScope) {
+	t.Helper()
+	out, err := run(e.ctx, n.logf, n.Bin.Analyzer, "analyze", "--format", "json", "-o", "-", dst)
+	if err != nil {
+		t.Fatalf("memsnap analyze %s: %v", dst, err)
+	}
+	var doc schema.Document
+	if err := json.Unmarshal(out, &doc); err != nil {
+		t.Fatalf("memsnap analyze %s: JSON report: %v", dst, err)
+	}
+	foreign := func(cg string) bool { return cg != "" && cg != "/" && !sc.ownsCgroup(cg) }
+	var want, got []string
+	for _, f := range r.Report.Findings {
+		if !foreign(f.Cgroup) {
+			want = append(want, f.Rule+"\t"+f.Subject+"\t"+f.Severity)
 		}
 	}
-	checkRealCgroupSource(t, n, r)
-	return r
+	for _, f := range doc.Findings {
+		got = append(got, f.Rule+"\t"+f.Subject+"\t"+f.Severity)
+		if foreign(f.Cgroup) {
+			t.Errorf("trimmed sample has a finding about cgroup %s outside the lab subtree %s", f.Cgroup, sc.Root)
+		}
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(want, got) {
+		t.Errorf("trimmed sample's findings differ from the full bundle's\n got: %q\nwant: %q", got, want)
+	}
+	var wantEv, gotEv []string
+	for _, ev := range r.Report.OOMEvents {
+		if !foreign(ev.TaskMemcg) {
+			wantEv = append(wantEv, fmt.Sprintf("%d %s %s %s", ev.PID, ev.TaskMemcg, ev.LimitScope, ev.FilledBy))
+		}
+	}
+	for _, ev := range doc.OOMEvents {
+		gotEv = append(gotEv, fmt.Sprintf("%d %s %s %s", ev.PID, ev.TaskMemcg, ev.LimitScope, ev.FilledBy))
+	}
+	if !slices.Equal(wantEv, gotEv) {
+		t.Errorf("trimmed sample's OOM events differ from the lab's own in the full bundle\n got: %q\nwant: %q", gotEv, wantEv)
+	}
+	for _, b := range doc.Bundles {
+		for _, p := range b.Problems {
+			t.Errorf("trimmed sample: problem: %s", p)
+		}
+	}
 }
 
 // checkRealCgroupSource: the manifest says the cgroup data came from the
@@ -347,6 +406,49 @@ func testTmpfsRestart(t *testing.T, e *labEnv) {
 	if w := r.workload(p.UID, ""); w == nil || w.ShmemBytes == nil || !within(*w.ShmemBytes, written, 0.05) {
 		t.Errorf("report's pod shmem should be the %d bytes written ±5 %%: %+v", written, w)
 	}
+	checkTmpfsListing(t, r, vol, written)
+}
+
+// checkTmpfsListing: the collector lists the lab's emptyDir in
+// volumes/tmpfs.tsv (path, size, used; DESIGN §2) under its node path —
+// the lab's tmpfs sits below the host root, the collector strips that
+// prefix — with statfs's used bytes within 5 % of what container 1 wrote.
+func checkTmpfsListing(t *testing.T, r *Result, vol *Volume, written int64) {
+	t.Helper()
+	b, ok := r.file("volumes/tmpfs.tsv")
+	if !ok {
+		t.Errorf("bundle has no volumes/tmpfs.tsv")
+		return
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) != 3 {
+			t.Errorf("volumes/tmpfs.tsv: %q: want path, size, used", line)
+			continue
+		}
+		p := f[0]
+		if uq, err := strconv.Unquote(p); err == nil {
+			p = uq // a path with a tab, newline or backslash is Go-quoted
+		}
+		if p != vol.NodePath {
+			continue
+		}
+		size, err1 := strconv.ParseInt(f[1], 10, 64)
+		used, err2 := strconv.ParseInt(f[2], 10, 64)
+		if err1 != nil || err2 != nil {
+			t.Errorf("volumes/tmpfs.tsv: %q: size and used must be byte counts", line)
+			return
+		}
+		t.Logf("volumes/tmpfs.tsv: %s size %d used %d (written %d)", p, size, used, written)
+		if size != vol.SizeBytes {
+			t.Errorf("volumes/tmpfs.tsv: %s size %d, the lab mounted it with size=%d", p, size, vol.SizeBytes)
+		}
+		if !within(used, written, 0.05) {
+			t.Errorf("volumes/tmpfs.tsv: %s used %d, container 1 wrote %d (±5 %%)", p, used, written)
+		}
+		return
+	}
+	t.Errorf("volumes/tmpfs.tsv does not list the lab's tmpfs %s:\n%s", vol.NodePath, b)
 }
 
 // 4a. kubepods drift (seed 002, kernel part): the kubepods cgroup limit is
