@@ -72,7 +72,7 @@ lab-clean:
 # Go benchmarks, then the side-by-side CPU/RSS comparison against tar on
 # generated nodes (MEMSNAP_BENCH_SIZES, MEMSNAP_BENCH_RUNS); see docs/performance.md.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./bundle/ ./analyzer/internal/cgroup/ ./analyzer/internal/promtext/ ./analyzer/internal/agentlog/ ./analyzer/internal/oomlog/
+	$(GO) test -run '^$$' -bench . -benchmem ./bundle/ ./analyzer/internal/cgroup/ ./analyzer/internal/promtext/ ./analyzer/internal/agentlog/ ./analyzer/internal/oomlog/ ./collector-script/internal/redact/
 	bash scripts/bench.sh
 
 samples:
