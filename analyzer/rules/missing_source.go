@@ -63,13 +63,17 @@ func runMissingSource(p *Pass) {
 	}
 	if s.Manifest != nil {
 		for _, src := range s.Manifest.Sources {
-			if src.Status == "failed" || src.Status == "skipped" || src.Status == "partial" {
-				if src.Status == "skipped" && gaps[src.Name] == nil {
-					continue
-				}
-				g := get(src.Name)
-				g.status, g.errmsg = src.Status, src.Error
+			switch {
+			case src.Status == "failed" || src.Status == "partial":
+			case gaps[src.Name] != nil:
+				// A source that ran (ok) or was skipped but left out data
+				// rules need: its status and notes say why (a kubelet
+				// answering 404 on /debug/pprof/heap leaves pprof "ok").
+			default:
+				continue
 			}
+			g := get(src.Name)
+			g.status, g.errmsg = src.Status, src.Error
 		}
 	}
 	names := make([]string, 0, len(gaps))
@@ -93,6 +97,8 @@ func runMissingSource(p *Pass) {
 			state = "failed"
 		case "partial":
 			state = "was only partly collected"
+		case "ok":
+			state = "ran but produced none of the data rules need"
 		}
 		if g.errmsg != "" {
 			state += " (" + g.errmsg + ")"
