@@ -3,13 +3,13 @@ package nodegen
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
-	"strings"
 	"testing"
 )
 
@@ -49,15 +49,7 @@ func TestHostTreeCollectedLikeBundle(t *testing.T) {
 		opt := Options{Pods: 12, ContainersPerPod: 2, CgroupVersion: shape.version, Driver: shape.driver, Seed: 5, KernelNoiseLines: 3000}
 		name := filepath.Join(t.TempDir(), "x")
 		dir := filepath.Join(t.TempDir(), "tree")
-		generated := filepath.Join(t.TempDir(), "generated.tar.gz")
-		f, err := os.Create(generated)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := WriteBundle(f, opt); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
+		generated := writeBundleFile(t, filepath.Join(t.TempDir(), "generated.tar.gz"), opt)
 		st, err := WriteHostTree(dir, opt)
 		if err != nil {
 			t.Fatal(err)
@@ -82,7 +74,7 @@ func TestHostTreeCollectedLikeBundle(t *testing.T) {
 		}
 		gen := analyzeJSON(t, analyzer, generated)
 		col := analyzeJSON(t, analyzer, name+".tar.gz")
-		label := strings.Join([]string{"v", string(rune('0' + shape.version)), " ", shape.driver}, "")
+		label := fmt.Sprintf("v%d %s", shape.version, shape.driver)
 		if !reflect.DeepEqual(col.findings(), gen.findings()) {
 			t.Errorf("%s: findings from the collected tree\n%v\ndiffer from the generated bundle's\n%v", label, col.findings(), gen.findings())
 		}

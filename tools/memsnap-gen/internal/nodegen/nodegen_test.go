@@ -174,15 +174,7 @@ func TestAnalyzerFindsPlantedOOMs(t *testing.T) {
 			t.Fatal(err)
 		}
 		n := newNode(opt)
-		tgz := filepath.Join(dir, "node.tar.gz")
-		f, err := os.Create(tgz)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := WriteBundle(f, opt); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
+		tgz := writeBundleFile(t, filepath.Join(dir, "node.tar.gz"), opt)
 		report := filepath.Join(dir, "report.json")
 		out, err := exec.Command(bin, "analyze", "--format", "json", "-o", report, "--now", "2026-11-23T10:00:00Z", tgz).CombinedOutput()
 		if err != nil {
@@ -253,4 +245,20 @@ func buildTool(t *testing.T, dir, pkg string) string {
 		t.Fatalf("building %s: %v\n%s", pkg, err, out)
 	}
 	return bin
+}
+
+// writeBundleFile writes the bundle of opt to path and returns path.
+func writeBundleFile(t *testing.T, path string, opt Options) string {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WriteBundle(f, opt); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
