@@ -41,7 +41,7 @@ func testOptions(t *testing.T, h *hostfixture.Host, k *hostfixture.Kubelet) *Opt
 	out := filepath.Join(t.TempDir(), "bundle.tar.gz")
 	var stderr bytes.Buffer
 	o := &Options{
-		Output: out, HostRoot: h.Root, KubeletURL: k.URL, CadvisorURL: "off",
+		Output: out, HostRoot: h.Root, KubeletURL: k.URL, CadvisorURL: "off", APIServer: "off",
 		Since: 24 * time.Hour, Timeout: 5 * time.Second, Deadline: time.Minute,
 		MaxBytes: 1 << 30, Version: "test", Stdout: io.Discard, Stderr: &stderr,
 		Log: slog.New(slog.NewTextHandler(&stderr, nil)), Now: time.Now,

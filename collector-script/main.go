@@ -93,6 +93,9 @@ func parseFlags(args []string, stderr io.Writer) (*Options, error) {
 	fs.StringVar(&o.KubeletTokenFile, "kubelet-token-file", "", "bearer token file for the kubelet API (default: the pod's service-account token when present)")
 	fs.StringVar(&o.KubeletCA, "kubelet-ca", "", "CA bundle for the kubelet's serving certificate (default: system roots plus the service-account ca.crt)")
 	fs.BoolVar(&o.Insecure, "insecure", false, "do not verify the kubelet's serving certificate")
+	fs.StringVar(&o.APIServer, "apiserver", "auto", `API server base URL for this node's Node object ("auto" = in a pod, from $KUBERNETES_SERVICE_HOST; "off" = do not call it)`)
+	fs.StringVar(&o.APIServerTokenFile, "apiserver-token-file", "", "bearer token file for the API server (default: the pod's service-account token)")
+	fs.StringVar(&o.APIServerCA, "apiserver-ca", "", "CA bundle for the API server (default: system roots plus the service-account ca.crt)")
 	fs.StringVar(&o.CadvisorURL, "cadvisor", "", `standalone cAdvisor base URL (default: probe 127.0.0.1:8080 and :4194; "off" = do not)`)
 	fs.Func("pprof", "heap profile target NAME=URL[,pid=N] (repeatable); URL without a path gets /debug/pprof/heap", func(v string) error {
 		t, err := parsePprofTarget(v)

@@ -30,25 +30,28 @@ const (
 // Options is everything a run depends on, seams included (pprof's driver
 // habit): tests set Stdout/Stderr/Now and point HostRoot at a fixture.
 type Options struct {
-	Output           string
-	HostRoot         string
-	NodeName         string
-	KubeletURL       string
-	KubeletTokenFile string
-	KubeletCA        string
-	Insecure         bool
-	CadvisorURL      string // "" = probe the usual ports, "off" = do not
-	Pprof            []pprofTarget
-	Since            time.Duration
-	Timeout          time.Duration
-	Deadline         time.Duration
-	MaxBytes         int64
-	MinFree          int64
-	SpoolDir         string
-	NoProc           bool
-	NoRedact         bool
-	DryRun           bool
-	Progress         bool // per-source lines on Stderr (set when it is a TTY)
+	Output             string
+	HostRoot           string
+	NodeName           string
+	KubeletURL         string
+	KubeletTokenFile   string
+	KubeletCA          string
+	Insecure           bool
+	APIServer          string // "auto" (in a pod), "off" or a base URL
+	APIServerTokenFile string
+	APIServerCA        string
+	CadvisorURL        string // "" = probe the usual ports, "off" = do not
+	Pprof              []pprofTarget
+	Since              time.Duration
+	Timeout            time.Duration
+	Deadline           time.Duration
+	MaxBytes           int64
+	MinFree            int64
+	SpoolDir           string
+	NoProc             bool
+	NoRedact           bool
+	DryRun             bool
+	Progress           bool // per-source lines on Stderr (set when it is a TTY)
 
 	Version string
 	Stdout  io.Writer

@@ -29,6 +29,7 @@ var sources = []source{
 	{bundle.SourceVolumes, []string{bundle.TmpfsVolumes}, collectVolumes},
 	{bundle.SourceSystemd, []string{bundle.SystemdDir}, collectSystemd},
 	{bundle.SourceKubelet, []string{"kubelet/"}, collectKubelet},
+	{bundle.SourceKube, []string{"kube/"}, collectKube},
 	{bundle.SourceCadvisor, []string{"cadvisor/"}, collectCadvisor},
 	{bundle.SourcePprof, []string{bundle.PprofDir}, collectPprof},
 }

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/memsnap/memsnap/bundle"
+
 	"github.com/memsnap/memsnap/analyzer/internal/cgroup"
 	"github.com/memsnap/memsnap/analyzer/internal/kube"
 	"github.com/memsnap/memsnap/analyzer/internal/podpath"
@@ -211,6 +213,11 @@ func (s *Snapshot) buildKube() {
 	}) && s.Summary != nil {
 		s.setHas(DataSummary)
 	}
+	s.parse(bundle.KubeNode, func(r io.Reader) error {
+		n, err := kube.ParseNode(r)
+		s.KubeNode = n
+		return err
+	})
 	s.parse("logs/pods-index.tsv", func(r io.Reader) error {
 		entries, problems := kube.ParsePodsIndex(r)
 		s.PodsIndex = entries

@@ -72,6 +72,12 @@ func (s *Snapshot) buildNodeMemory() {
 
 func (s *Snapshot) nodeAllocatable() {
 	m := &s.NodeMemory
+	// What the scheduler uses: the Node object's status.allocatable, which
+	// the kubelet computes from the same terms (DOMAIN §5) — shown beside
+	// our own arithmetic, which needs only node and kubelet files.
+	if n := s.KubeNode; n != nil && n.AllocatableMemory != nil {
+		m.AllocatableReport = &Figure{Bytes: *n.AllocatableMemory, File: bundle.KubeNode, Key: "status.allocatable.memory"}
+	}
 	cfg := s.KubeletConfig
 	if cfg == nil || m.Capacity == nil {
 		return

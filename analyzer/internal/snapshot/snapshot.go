@@ -98,6 +98,7 @@ type Snapshot struct {
 	PodList        *kube.PodList
 	PodsIndex      []kube.PodLogEntry
 	Summary        *kube.Summary
+	KubeNode       *kube.Node // kube/node.json, when in-cluster credentials allowed it
 	KubeletConfig  *kubeletconfig.Config
 	KubeletVersion string
 	Systemd        map[string]*systemd.Unit // by unit name, from systemd/<unit>.show

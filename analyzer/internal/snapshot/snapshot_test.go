@@ -1,6 +1,8 @@
 package snapshot
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/memsnap/memsnap/bundle"
@@ -115,5 +117,24 @@ func TestV2RootUsageFromMeminfo(t *testing.T) {
 	}
 	if m.Allocatable != nil || s.Has(DataKubeletConfig) {
 		t.Errorf("allocatable computed without a kubelet configuration")
+	}
+}
+
+// The Node object's allocatable is kept beside the recomputed one, cited
+// to kube/node.json; a broken node.json is a problem, not a failure.
+func TestAllocatableReportedFromNodeObject(t *testing.T) {
+	view := bundle.MapView{
+		"node/meminfo":   []byte("MemTotal:       8388608 kB\n"),
+		"kube/node.json": []byte(`{"metadata":{"name":"n1"},"status":{"capacity":{"memory":"8Gi"},"allocatable":{"memory":"7000Mi"}}}`),
+	}
+	s := Build(testInput{MapView: view}, Options{})
+	r := s.NodeMemory.AllocatableReport
+	if r == nil || r.Bytes != 7000<<20 || r.File != "kube/node.json" || r.Key != "status.allocatable.memory" {
+		t.Fatalf("allocatable reported = %+v", r)
+	}
+	view["kube/node.json"] = []byte(`{"status":{"allocatable":{"memory":"lots"}}}`)
+	s = Build(testInput{MapView: view}, Options{})
+	if s.NodeMemory.AllocatableReport != nil || len(s.Problems()) == 0 || !strings.Contains(fmt.Sprint(s.Problems()), "kube/node.json") {
+		t.Errorf("broken node.json: allocatable %+v, problems %v", s.NodeMemory.AllocatableReport, s.Problems())
 	}
 }

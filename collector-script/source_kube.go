@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/memsnap/memsnap/bundle"
+)
+
+// collectKube fetches this node's Node object from the API server
+// (kube/node.json, DESIGN §2): status.allocatable is what the scheduler
+// places pods against, which the analyzer sets beside its own arithmetic
+// of capacity − reserved − eviction (DOMAIN §5, seed 002). It needs the
+// pod's service account (deploy/rbac.yaml grants get on nodes) or
+// --apiserver with a token; without them the source is skipped — the
+// analyzer does not need it to compute allocatable.
+func collectKube(ctx context.Context, c *collection, s *sink) error {
+	o := c.opt
+	base := o.APIServer
+	switch base {
+	case "off":
+		s.skip("API server: --apiserver off")
+		return nil
+	case "", "auto":
+		host, port := os.Getenv("KUBERNETES_SERVICE_HOST"), os.Getenv("KUBERNETES_SERVICE_PORT")
+		if host == "" || port == "" {
+			s.skip("API server: not in a pod (KUBERNETES_SERVICE_HOST unset); --apiserver URL fetches the Node object")
+			return nil
+		}
+		base = "https://" + net.JoinHostPort(host, port)
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("--apiserver %q: want an http(s) URL, auto or off", base)
+	}
+	c.kubeletProcess() // applies the kubelet's --hostname-override to the node name
+	c.mu.Lock()
+	node := c.node.NodeName
+	c.mu.Unlock()
+	if o.NodeName != "" {
+		node = o.NodeName
+	}
+	if node == "" {
+		s.skip("API server: node name unknown (set --node-name or $NODE_NAME)")
+		return nil
+	}
+	tokenFile := o.APIServerTokenFile
+	if tokenFile == "" {
+		tokenFile = saTokenFile
+	}
+	token, err := os.ReadFile(tokenFile)
+	if err != nil {
+		if os.IsNotExist(err) && o.APIServerTokenFile == "" {
+			s.skip("API server: no service-account token (%s)", saTokenFile)
+			return nil
+		}
+		return fmt.Errorf("API server token: %w", err)
+	}
+	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	caFile := o.APIServerCA
+	if caFile == "" {
+		caFile = saCAFile
+	}
+	if pem, err := os.ReadFile(caFile); err == nil {
+		if !pool.AppendCertsFromPEM(pem) && o.APIServerCA != "" {
+			return fmt.Errorf("--apiserver-ca %s: no PEM certificate in it", caFile)
+		}
+	} else if o.APIServerCA != "" {
+		return fmt.Errorf("--apiserver-ca: %w", err)
+	}
+	tlsConf.RootCAs = pool
+	target := strings.TrimSuffix(base, "/") + "/api/v1/nodes/" + url.PathEscape(node)
+	if c.dry != nil {
+		c.dry.action(s.name, "GET %s", target)
+		return nil
+	}
+	client := newHTTPClient(tlsConf)
+	defer client.CloseIdleConnections()
+	return get(ctx, client, strings.TrimSpace(string(token)), target, s, bundle.KubeNode, text, capSmall)
+}
