@@ -37,26 +37,10 @@ func (c *collection) kubeletClient() (*http.Client, string, error) {
 	if o.Insecure {
 		tlsConf.InsecureSkipVerify = true
 	} else {
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		caFile := o.KubeletCA
-		if caFile == "" {
-			if _, err := os.Stat(saCAFile); err == nil {
-				caFile = saCAFile
-			}
-		}
-		if caFile != "" {
-			pem, err := os.ReadFile(caFile)
-			if err != nil {
-				c.kubeletErr = fmt.Errorf("--kubelet-ca: %w", err)
-				return nil, "", c.kubeletErr
-			}
-			if !pool.AppendCertsFromPEM(pem) && o.KubeletCA != "" {
-				c.kubeletErr = fmt.Errorf("--kubelet-ca %s: no PEM certificate in it", caFile)
-				return nil, "", c.kubeletErr
-			}
+		pool, err := rootCAs("--kubelet-ca", o.KubeletCA)
+		if err != nil {
+			c.kubeletErr = err
+			return nil, "", err
 		}
 		tlsConf.RootCAs = pool
 	}
@@ -76,6 +60,31 @@ func (c *collection) kubeletClient() (*http.Client, string, error) {
 	}
 	c.kubeletHTTP = newHTTPClient(tlsConf)
 	return c.kubeletHTTP, c.kubeletToken, nil
+}
+
+// rootCAs is the system roots plus a CA file: the one given with flag
+// (an error when it cannot be read or holds no certificate), else the
+// service account's ca.crt when the collector runs in a pod.
+func rootCAs(flag, caFile string) (*x509.CertPool, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	explicit := caFile != ""
+	if !explicit {
+		if _, err := os.Stat(saCAFile); err != nil {
+			return pool, nil
+		}
+		caFile = saCAFile
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	if !pool.AppendCertsFromPEM(pem) && explicit {
+		return nil, fmt.Errorf("%s %s: no PEM certificate in it", flag, caFile)
+	}
+	return pool, nil
 }
 
 // newHTTPClient never follows a redirect to another host with our token

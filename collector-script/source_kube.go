@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net"
 	"net/url"
@@ -62,23 +61,11 @@ func collectKube(ctx context.Context, c *collection, s *sink) error {
 		}
 		return fmt.Errorf("API server token: %w", err)
 	}
-	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
+	pool, err := rootCAs("--apiserver-ca", o.APIServerCA)
+	if err != nil {
+		return err
 	}
-	caFile := o.APIServerCA
-	if caFile == "" {
-		caFile = saCAFile
-	}
-	if pem, err := os.ReadFile(caFile); err == nil {
-		if !pool.AppendCertsFromPEM(pem) && o.APIServerCA != "" {
-			return fmt.Errorf("--apiserver-ca %s: no PEM certificate in it", caFile)
-		}
-	} else if o.APIServerCA != "" {
-		return fmt.Errorf("--apiserver-ca: %w", err)
-	}
-	tlsConf.RootCAs = pool
+	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}
 	target := strings.TrimSuffix(base, "/") + "/api/v1/nodes/" + url.PathEscape(node)
 	if c.dry != nil {
 		c.dry.action(s.name, "GET %s", target)
