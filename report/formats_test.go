@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/memsnap/memsnap/internal/golden"
+
 	"github.com/jstemmer/go-junit-report/v2/junit"
 	"github.com/owenrumney/go-sarif/v2/sarif"
 
@@ -226,7 +228,7 @@ func TestSARIFRoundTripsThroughGoSARIF(t *testing.T) {
 	_ = json.Unmarshal(out, &a)
 	_ = json.Unmarshal(again, &b)
 	if !reflect.DeepEqual(a, b) {
-		t.Errorf("SARIF changes when read and written by go-sarif:\n%s", firstDiff(out, append(again, '\n')))
+		t.Errorf("SARIF changes when read and written by go-sarif:\n%s", golden.FirstDiff(out, append(again, '\n')))
 	}
 	if n := len(rep.Runs[0].Results); n != 6 {
 		t.Errorf("go-sarif sees %d results, want 6", n)

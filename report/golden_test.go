@@ -2,18 +2,15 @@ package report
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/memsnap/memsnap/internal/golden"
+
 	"github.com/memsnap/memsnap/report/schema"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden/")
 
 var testNow = time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
 
@@ -56,44 +53,10 @@ func TestGolden(t *testing.T) {
 		for _, format := range Formats {
 			t.Run(gd.name+"/"+format, func(t *testing.T) {
 				out := normalizeGolden(format, render(t, format, gd.doc(), gd.opts))
-				path := filepath.Join("testdata", "golden", gd.name+"."+Extension(format))
-				if *update {
-					if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-						t.Fatal(err)
-					}
-					if err := os.WriteFile(path, out, 0o644); err != nil {
-						t.Fatal(err)
-					}
-					return
-				}
-				want, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatalf("%v (run go test ./report -run TestGolden -update)", err)
-				}
-				if !bytes.Equal(out, want) {
-					t.Errorf("%s differs from the golden file (go test ./report -run TestGolden -update to accept):\n%s", path, firstDiff(want, out))
-				}
+				golden.Check(t, filepath.Join("testdata", "golden", gd.name+"."+Extension(format)), out)
 			})
 		}
 	}
-}
-
-// firstDiff shows the first differing line with a little context.
-func firstDiff(want, got []byte) string {
-	wl, gl := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
-	for i := 0; i < max(len(wl), len(gl)); i++ {
-		var w, g string
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if w != g {
-			return fmt.Sprintf("line %d:\n  want: %.300s\n  got:  %.300s", i+1, w, g)
-		}
-	}
-	return "(same lines, different bytes)"
 }
 
 // TestDeterministic renders twice, and from a shuffled copy of the lists:
@@ -107,7 +70,7 @@ func TestDeterministic(t *testing.T) {
 		}
 		c := render(t, format, reversed(richDoc()), Options{Now: testNow})
 		if !bytes.Equal(a, c) {
-			t.Errorf("%s: output depends on the input list order:\n%s", format, firstDiff(a, c))
+			t.Errorf("%s: output depends on the input list order:\n%s", format, golden.FirstDiff(a, c))
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package cgroup
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -11,13 +10,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/memsnap/memsnap/internal/golden"
+
 	"golang.org/x/tools/txtar"
 
 	"github.com/memsnap/memsnap/bundle"
 	"github.com/memsnap/memsnap/internal/testcorpus"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 // txtarView builds a MapView from testdata/<name>.txtar: one archive member
 // per bundle file, so a whole mini-bundle reads as one reviewable file.
@@ -127,33 +126,7 @@ func dumpTree(t *Tree) string {
 
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
-		for i := 0; i < max(len(gl), len(wl)); i++ {
-			g, w := at(gl, i), at(wl, i)
-			if g != w {
-				t.Fatalf("%s differs at line %d:\n got: %s\nwant: %s\n(run go test -update to accept)", path, i+1, g, w)
-			}
-		}
-	}
-}
-
-func at(s []string, i int) string {
-	if i < len(s) {
-		return s[i]
-	}
-	return "<EOF>"
+	golden.Check(t, filepath.Join("testdata", name+".golden"), []byte(got))
 }
 
 // checkTreeInvariants holds for every tree Load returns, whatever the input.

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"flag"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -18,9 +17,8 @@ import (
 	statsapi "k8s.io/kubelet/pkg/apis/stats/v1alpha1"
 
 	"github.com/memsnap/memsnap/bundle"
+	"github.com/memsnap/memsnap/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite samples/ from the generator")
 
 const samplesDir = "../../" // samples/, seen from samples/internal/gen
 
@@ -35,7 +33,7 @@ func TestSamplesUpToDate(t *testing.T) {
 			if err := b.adoptCaptured(dir); err != nil {
 				t.Fatal(err)
 			}
-			if *update {
+			if golden.Update() {
 				if err := b.writeDir(dir); err != nil {
 					t.Fatal(err)
 				}
