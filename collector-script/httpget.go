@@ -44,22 +44,30 @@ func (c *collection) kubeletClient() (*http.Client, string, error) {
 		}
 		tlsConf.RootCAs = pool
 	}
-	tokenFile := o.KubeletTokenFile
-	if tokenFile == "" {
-		if _, err := os.Stat(saTokenFile); err == nil {
-			tokenFile = saTokenFile
-		}
+	token, err := bearerToken("--kubelet-token-file", o.KubeletTokenFile)
+	if err != nil {
+		c.kubeletErr = err
+		return nil, "", err
 	}
-	if tokenFile != "" {
-		b, err := os.ReadFile(tokenFile)
-		if err != nil {
-			c.kubeletErr = fmt.Errorf("--kubelet-token-file: %w", err)
-			return nil, "", c.kubeletErr
-		}
-		c.kubeletToken = strings.TrimSpace(string(b))
-	}
+	c.kubeletToken = token
 	c.kubeletHTTP = newHTTPClient(tlsConf)
 	return c.kubeletHTTP, c.kubeletToken, nil
+}
+
+// bearerToken reads the token file given with flag, else the service
+// account's token when the collector runs in a pod; "" when there is none.
+func bearerToken(flag, file string) (string, error) {
+	if file == "" {
+		if _, err := os.Stat(saTokenFile); err != nil {
+			return "", nil
+		}
+		file = saTokenFile
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", flag, err)
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 // rootCAs is the system roots plus a CA file: the one given with flag

@@ -49,17 +49,13 @@ func collectKube(ctx context.Context, c *collection, s *sink) error {
 		s.skip("API server: node name unknown (set --node-name or $NODE_NAME)")
 		return nil
 	}
-	tokenFile := o.APIServerTokenFile
-	if tokenFile == "" {
-		tokenFile = saTokenFile
-	}
-	token, err := os.ReadFile(tokenFile)
+	token, err := bearerToken("--apiserver-token-file", o.APIServerTokenFile)
 	if err != nil {
-		if os.IsNotExist(err) && o.APIServerTokenFile == "" {
-			s.skip("API server: no service-account token (%s)", saTokenFile)
-			return nil
-		}
-		return fmt.Errorf("API server token: %w", err)
+		return err
+	}
+	if token == "" {
+		s.skip("API server: no service-account token (%s) and no --apiserver-token-file", saTokenFile)
+		return nil
 	}
 	pool, err := rootCAs("--apiserver-ca", o.APIServerCA)
 	if err != nil {
@@ -73,5 +69,5 @@ func collectKube(ctx context.Context, c *collection, s *sink) error {
 	}
 	client := newHTTPClient(tlsConf)
 	defer client.CloseIdleConnections()
-	return get(ctx, client, strings.TrimSpace(string(token)), target, s, bundle.KubeNode, text, capSmall)
+	return get(ctx, client, token, target, s, bundle.KubeNode, text, capSmall)
 }

@@ -64,7 +64,7 @@ func WriteHostTree(dir string, opt Options) (Stats, error) {
 // /debug/pprof/heap, where the collector fetches it without a flag.
 func AgentTargets(opt Options) []string {
 	if opt.HeapProfiles == 0 {
-		opt.HeapProfiles = 4
+		opt.HeapProfiles = defaultHeapProfiles
 	}
 	var out []string
 	for i := 0; i < opt.HeapProfiles; i++ {

@@ -92,9 +92,12 @@ func TestHostTreeCollectedLikeBundle(t *testing.T) {
 	}
 }
 
+// analysis is the part of memsnap's JSON report these tests read.
 type analysis struct {
 	Bundles []struct {
-		Sources []struct{ Name, Status, Error string }
+		CgroupVersion int               `json:"cgroup_version"`
+		Problems      []json.RawMessage `json:"problems"`
+		Sources       []struct{ Name, Status, Error string }
 	}
 	Findings  []struct{ Rule, Subject, Severity string }
 	Workloads []map[string]any

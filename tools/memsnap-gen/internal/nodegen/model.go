@@ -19,6 +19,9 @@ const (
 	mib = int64(1) << 20
 	gib = int64(1) << 30
 
+	// defaultHeapProfiles is DESIGN §5's reference node: 4 heap profiles.
+	defaultHeapProfiles = 4
+
 	// unlimitedV1 is what v1 memory.limit_in_bytes reads when no limit is
 	// set: PAGE_COUNTER_MAX pages rounded to the page size on x86-64.
 	unlimitedV1 = int64(9223372036854771712)
@@ -53,7 +56,7 @@ func (o *Options) defaults() error {
 		o.KernelNoiseLines = 50000
 	}
 	if o.HeapProfiles == 0 {
-		o.HeapProfiles = 4
+		o.HeapProfiles = defaultHeapProfiles
 	}
 	if o.MetricsDeviceFans == 0 {
 		o.MetricsDeviceFans = 3

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -175,33 +176,9 @@ func TestAnalyzerFindsPlantedOOMs(t *testing.T) {
 		}
 		n := newNode(opt)
 		tgz := writeBundleFile(t, filepath.Join(dir, "node.tar.gz"), opt)
-		report := filepath.Join(dir, "report.json")
-		out, err := exec.Command(bin, "analyze", "--format", "json", "-o", report, "--now", "2026-11-23T10:00:00Z", tgz).CombinedOutput()
-		if err != nil {
-			t.Fatalf("v%d %s: analyze: %v\n%s", shape.version, shape.driver, err, out)
-		}
-		raw, err := os.ReadFile(report)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var r struct {
-			Bundles []struct {
-				CgroupVersion int               `json:"cgroup_version"`
-				Problems      []json.RawMessage `json:"problems"`
-				Sources       []struct{ Status string }
-			} `json:"bundles"`
-			Findings []struct{ Rule, Subject, Severity string }
-			OOM      []struct {
-				Namespace, Pod, Container string
-				LimitScope                string `json:"limit_scope"`
-				FilledBy                  string `json:"filled_by"`
-			} `json:"oom_events"`
-		}
-		if err := json.Unmarshal(raw, &r); err != nil {
-			t.Fatal(err)
-		}
+		r := analyzeJSON(t, bin, tgz)
 		if len(r.Bundles) != 1 || len(r.Bundles[0].Problems) != 0 || r.Bundles[0].CgroupVersion != shape.version {
-			t.Fatalf("v%d %s: bundle read with problems: %s", shape.version, shape.driver, raw[:min(len(raw), 2000)])
+			t.Fatalf("v%d %s: bundle read with problems: %+v", shape.version, shape.driver, r.Bundles)
 		}
 		want := map[string]bool{}
 		for _, v := range n.oomVictim {
@@ -229,7 +206,7 @@ func TestAnalyzerFindsPlantedOOMs(t *testing.T) {
 			t.Errorf("v%d %s: %d OOM events, want %d", shape.version, shape.driver, len(r.OOM), len(want))
 		}
 		for _, e := range r.OOM {
-			if e.LimitScope != "container" || e.FilledBy != "anon" || !want[e.Namespace+"/"+e.Pod+"/"+e.Container] {
+			if e["limit_scope"] != "container" || e["filled_by"] != "anon" || !want[fmt.Sprint(e["namespace"], "/", e["pod"], "/", e["container"])] {
 				t.Errorf("v%d %s: OOM event %+v", shape.version, shape.driver, e)
 			}
 		}
