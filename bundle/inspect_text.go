@@ -63,7 +63,7 @@ func (r InspectReport) WriteText(w io.Writer) error {
 		return err
 	}
 	for _, warn := range r.Warnings {
-		p("warning (collector): %s\n", shown(warn))
+		p("manifest warning: %s\n", shown(warn))
 	}
 	if len(r.Problems) > 0 {
 		p("\nproblems:\n")
