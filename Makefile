@@ -7,7 +7,7 @@ ECHARTS := report/templates/vendor/echarts/echarts.min.js
 FUZZTIME ?= 3m
 SMOKE_FUZZTIME ?= 300x
 
-.PHONY: all build echarts demo test unit vet crossbuild fuzz fuzz-smoke lab lab-clean bench \
+.PHONY: all build echarts demo test unit race vet crossbuild fuzz fuzz-smoke lab lab-clean bench \
         samples samples-004 samples-from-lab docs chromium clean
 
 all: build
@@ -29,9 +29,9 @@ demo: build
 	bin/memsnap analyze -o memsnap-report.html $(patsubst %/manifest.json,%,$(sort $(wildcard samples/*/manifest.json)))
 	@echo "wrote memsnap-report.html"
 
-# Everything CI checks: vet, unit + golden + browser tests, the scenario lab
+# Everything CI checks: vet, unit + golden + browser tests, the scenario lab, the race detector
 # (skips only with MEMSNAP_LAB=skip), cross builds, generated docs, fuzz smoke.
-test: build chromium vet crossbuild docs-check unit fuzz-smoke
+test: build chromium vet crossbuild docs-check unit race fuzz-smoke
 
 chromium:
 	bash report/scripts/ensure-chromium.sh
@@ -41,6 +41,11 @@ vet:
 
 unit: build
 	$(GO) test -count=1 -timeout 30m ./...
+
+# The race detector over the code that runs goroutines: the analyzer's
+# bundles at once (--jobs), the collector's sources under their timeouts.
+race:
+	$(GO) test -race -count=1 -timeout 20m ./analyzer/internal/analysis/ ./collector-script/
 
 # The analyzer is read on laptops: it must build for darwin and windows too;
 # the collector for linux/arm64 (64 KiB-page kernels).

@@ -17,6 +17,9 @@
 #   MEMSNAP_BENCH_RUNS=5                   runs per command (>= 5 for the docs)
 #   MEMSNAP_BENCH_CGROUP=v2 MEMSNAP_BENCH_DRIVER=systemd
 #   MEMSNAP_BENCH_DIR=/dev/shm/...          work directory (tmpfs)
+#   MEMSNAP_BENCH_MULTI=4 MEMSNAP_BENCH_MULTI_PODS=100
+#                                           several bundles in one analyze:
+#                                           --jobs 1 against the default
 #   MEMSNAP_BENCH_BASELINE=DIR              also run DIR/memsnap (HTML) and
 #       DIR/memsnap-collect, built from an older commit, interleaved with the
 #       others, and print their medians and the speed-up ("before/after"):
@@ -140,6 +143,38 @@ for pods in $sizes; do
 	fi
 	rm -rf "$tree"
 done
+
+# Several bundles in one run (CI hands memsnap one per node): --jobs 1
+# against the default (one per CPU, at most 4), wall time as well as CPU.
+multi=${MEMSNAP_BENCH_MULTI:-4}
+mpods=${MEMSNAP_BENCH_MULTI_PODS:-100}
+if [ "$multi" -gt 1 ]; then
+	echo
+	echo "several bundles: $multi bundles of $mpods pods in one memsnap analyze --format json, wall and CPU seconds, peak RSS MB:"
+	mb=()
+	for i in $(seq "$multi"); do
+		"$bin/memsnap-gen" --pods "$mpods" --containers-per-pod 3 --cgroup "$cg" --driver "$driver" --seed "$i" -o "$work/m-$i.tar.gz" 2>/dev/null
+		mb+=("$work/m-$i.tar.gz")
+	done
+	rm -f "$work"/multi-*
+	for _ in $(seq "$runs"); do
+		for j in 1 0; do
+			/usr/bin/time -f '%e %U %S %M' -o "$work/time.out" "$bin/memsnap" analyze --jobs "$j" --format json \
+				--now 2026-11-23T10:00:00Z -o "$work/m.json" "${mb[@]}" >/dev/null 2>"$work/stderr.out" ||
+				{ cat "$work/stderr.out" >&2; exit 1; }
+			awk '{printf "%.3f %.3f %d\n", $1, $2 + $3, $4}' "$work/time.out" >>"$work/multi-$j"
+		done
+	done
+	printf '%-22s %8s %8s %8s\n' jobs wall_s cpu_s rss_MB
+	for j in 1 0; do
+		label="--jobs $j"
+		[ "$j" = 0 ] && label="--jobs default ($(($(nproc) < 4 ? $(nproc) : 4)))"
+		printf '%-22s %8.2f %8.2f %8.0f\n' "$label" "$(median "$work/multi-$j" 1)" "$(median "$work/multi-$j" 2)" \
+			"$(calc "$(median "$work/multi-$j" 3) / 1024")"
+	done
+	printf 'wall time default / --jobs 1: x%.2f\n' "$(calc "$(median "$work/multi-0" 1) / $(median "$work/multi-1" 1)")"
+	rm -f "${mb[@]}"
+fi
 
 echo
 if [ -s "$work/html-100" ] && [ -s "$work/html-1000" ]; then

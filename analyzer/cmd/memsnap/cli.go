@@ -96,6 +96,7 @@ type analyzeFlags struct {
 	failOn  string
 	config  string
 	now     string
+	jobs    int
 }
 
 func newAnalyze(ctx context.Context, st Streams) *cobra.Command {
@@ -117,6 +118,7 @@ error: what is readable is analysed and the report says what was not.`,
 	cmd.Flags().StringVar(&f.failOn, "fail-on", "none", "exit 1 when a finding is at or above: none | info | warning | critical")
 	cmd.Flags().StringVar(&f.config, "config", "", "YAML file with thresholds and suppressions")
 	cmd.Flags().StringVar(&f.now, "now", "", "the report's clock, RFC 3339 (default SOURCE_DATE_EPOCH, else now)")
+	cmd.Flags().IntVar(&f.jobs, "jobs", 0, "bundles analysed at once; each holds its bundle in memory (default: one per CPU, at most 4)")
 	return cmd
 }
 
@@ -137,6 +139,9 @@ func analyze(ctx context.Context, st Streams, f analyzeFlags, args []string) err
 	}
 	if !slices.Contains(report.FailOnLevels, f.failOn) {
 		return usageErr("unknown --fail-on %q (want none, info, warning or critical)", f.failOn)
+	}
+	if f.jobs < 0 {
+		return usageErr("--jobs %d: want 1 or more (0 = default)", f.jobs)
 	}
 	now, err := reportClock(f.now)
 	if err != nil {
@@ -164,7 +169,7 @@ func analyze(ctx context.Context, st Streams, f analyzeFlags, args []string) err
 		return usageErr(`"-" (stdin) may be given once`)
 	}
 	doc, err := analysis.Analyze(ctx, args, analysis.Options{Config: cfg, Now: now, Version: version,
-		Stdin: st.Stdin, Reader: bundle.DefaultOptions()})
+		Stdin: st.Stdin, Reader: bundle.DefaultOptions(), Jobs: f.jobs})
 	for _, b := range doc.Bundles {
 		for _, p := range b.Problems {
 			fmt.Fprintf(st.Stderr, "memsnap: %s: %s\n", b.Source, p)

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"runtime"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/memsnap/memsnap/analyzer/internal/config"
@@ -26,6 +28,18 @@ type Options struct {
 	Version string
 	Stdin   io.Reader // for the "-" input
 	Reader  bundle.Options
+	// Jobs is how many bundles are read and analysed at once; 0 means
+	// DefaultJobs. Each one in flight holds its bundle in memory (up to
+	// Reader's limits), so peak memory grows with it.
+	Jobs int
+}
+
+// DefaultJobs is one bundle per CPU, at most four: CI runs hand memsnap a
+// bundle per node, and a bundle is parsed on one goroutine, so more bundles
+// at once is what uses a second core. Four keeps peak memory near four
+// bundles' worth (about 130 MB each for a 250-pod node, docs/performance.md).
+func DefaultJobs() int {
+	return min(runtime.GOMAXPROCS(0), 4)
 }
 
 // ErrNoBundle means no input could be read at all (exit code 2).
@@ -46,29 +60,45 @@ func Analyze(ctx context.Context, inputs []string, opts Options) (*schema.Docume
 		Generated:      opts.Now.UTC().Format(time.RFC3339),
 		MemsnapVersion: opts.Version,
 	}
+	// Every bundle is analysed into its own part, then the parts are joined
+	// in argument order, so the document is the same for any Jobs.
+	parts := make([]part, len(inputs))
+	jobs := opts.Jobs
+	if jobs <= 0 {
+		jobs = DefaultJobs()
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(jobs, len(inputs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				parts[i] = analyzeOne(ctx, i, inputs[i], opts)
+			}
+		}()
+	}
+	for i := range inputs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+
 	var openErrs []error
 	readable := 0
-	for i, in := range inputs {
-		ropts := opts.Reader
-		ropts.Stdin = opts.Stdin
-		b, err := bundle.Open(ctx, in, ropts)
-		if err != nil {
-			openErrs = append(openErrs, fmt.Errorf("%s: %w", in, err))
-			doc.Bundles = append(doc.Bundles, schema.Bundle{Index: i, Source: in, Node: in,
-				Problems: []string{fmt.Sprintf("%s: cannot be read: %v", in, err)}})
-			continue
+	for _, p := range parts {
+		if p.openErr != nil {
+			openErrs = append(openErrs, p.openErr)
+		} else {
+			readable++
 		}
-		readable++
-		snap := snapshot.Build(b, snapshot.Options{Index: i, Source: in})
-		addSnapshot(doc, snap, opts)
-		// The reader's problems last: reading files during the analysis adds
-		// sha256 mismatches.
-		last := &doc.Bundles[len(doc.Bundles)-1]
-		for _, p := range b.Problems() {
-			last.Problems = append(last.Problems, p.Path+": "+p.Message)
-		}
-		sort.Strings(last.Problems)
-		b.Close()
+		doc.Findings = append(doc.Findings, p.doc.Findings...)
+		doc.Rules = append(doc.Rules, p.doc.Rules...)
+		doc.Bundles = append(doc.Bundles, p.doc.Bundles...)
+		doc.OOMEvents = append(doc.OOMEvents, p.doc.OOMEvents...)
+		doc.Workloads = append(doc.Workloads, p.doc.Workloads...)
+		doc.HeapProfiles = append(doc.HeapProfiles, p.doc.HeapProfiles...)
+		doc.Excerpts = append(doc.Excerpts, p.doc.Excerpts...)
 	}
 	if readable == 0 {
 		return doc, fmt.Errorf("%w: %v", ErrNoBundle, errors.Join(openErrs...))
@@ -76,6 +106,42 @@ func Analyze(ctx context.Context, inputs []string, opts Options) (*schema.Docume
 	catalog(doc, opts.Rules)
 	finish(doc)
 	return doc, nil
+}
+
+// openBundle is bundle.Open; a test replaces it to watch how many bundles
+// are open at once.
+var openBundle = bundle.Open
+
+// part is one bundle's share of the document.
+type part struct {
+	doc     schema.Document
+	openErr error // the bundle could not be opened at all
+}
+
+// analyzeOne opens one bundle, builds its snapshot and runs the rules. The
+// bundle is closed (its spill files removed) before it returns.
+func analyzeOne(ctx context.Context, i int, in string, opts Options) part {
+	var p part
+	ropts := opts.Reader
+	ropts.Stdin = opts.Stdin
+	b, err := openBundle(ctx, in, ropts)
+	if err != nil {
+		p.openErr = fmt.Errorf("%s: %w", in, err)
+		p.doc.Bundles = []schema.Bundle{{Index: i, Source: in, Node: in,
+			Problems: []string{fmt.Sprintf("%s: cannot be read: %v", in, err)}}}
+		return p
+	}
+	defer b.Close()
+	snap := snapshot.Build(b, snapshot.Options{Index: i, Source: in})
+	addSnapshot(&p.doc, snap, opts)
+	// The reader's problems last: reading files during the analysis adds
+	// sha256 mismatches.
+	last := &p.doc.Bundles[len(p.doc.Bundles)-1]
+	for _, pr := range b.Problems() {
+		last.Problems = append(last.Problems, pr.Path+": "+pr.Message)
+	}
+	sort.Strings(last.Problems)
+	return p
 }
 
 func addSnapshot(doc *schema.Document, snap *snapshot.Snapshot, opts Options) {
