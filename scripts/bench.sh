@@ -51,16 +51,16 @@ mkdir -p "$bin"
 server=
 trap 'if [ -n "$server" ]; then kill "$server" 2>/dev/null; fi; rm -rf "$work"' EXIT
 
-# measure LABEL CMD...: appends "cpu_seconds max_rss_kb" to $work/LABEL.
+# measure LABEL CMD...: appends "cpu_seconds max_rss_kb wall_seconds" to $work/LABEL.
 measure() {
 	local label=$1
 	shift
-	/usr/bin/time -f '%U %S %M' -o "$work/time.out" "$@" >/dev/null 2>"$work/stderr.out" || {
+	/usr/bin/time -f '%U %S %M %e' -o "$work/time.out" "$@" >/dev/null 2>"$work/stderr.out" || {
 		echo "bench.sh: $label failed:" >&2
 		cat "$work/stderr.out" >&2
 		exit 1
 	}
-	awk '{printf "%.3f %d\n", $1 + $2, $3}' "$work/time.out" >>"$work/$label"
+	awk '{printf "%.3f %d %.3f\n", $1 + $2, $3, $4}' "$work/time.out" >>"$work/$label"
 }
 
 calc() { awk "BEGIN { print $1 }"; }
@@ -159,20 +159,17 @@ if [ "$multi" -gt 1 ]; then
 	rm -f "$work"/multi-*
 	for _ in $(seq "$runs"); do
 		for j in 1 0; do
-			/usr/bin/time -f '%e %U %S %M' -o "$work/time.out" "$bin/memsnap" analyze --jobs "$j" --format json \
-				--now 2026-11-23T10:00:00Z -o "$work/m.json" "${mb[@]}" >/dev/null 2>"$work/stderr.out" ||
-				{ cat "$work/stderr.out" >&2; exit 1; }
-			awk '{printf "%.3f %.3f %d\n", $1, $2 + $3, $4}' "$work/time.out" >>"$work/multi-$j"
+			measure "multi-$j" "$bin/memsnap" analyze --jobs "$j" --format json --now 2026-11-23T10:00:00Z -o "$work/m.json" "${mb[@]}"
 		done
 	done
 	printf '%-22s %8s %8s %8s\n' jobs wall_s cpu_s rss_MB
 	for j in 1 0; do
 		label="--jobs $j"
 		[ "$j" = 0 ] && label="--jobs default ($(($(nproc) < 4 ? $(nproc) : 4)))"
-		printf '%-22s %8.2f %8.2f %8.0f\n' "$label" "$(median "$work/multi-$j" 1)" "$(median "$work/multi-$j" 2)" \
-			"$(calc "$(median "$work/multi-$j" 3) / 1024")"
+		printf '%-22s %8.2f %8.2f %8.0f\n' "$label" "$(median "$work/multi-$j" 3)" "$(median "$work/multi-$j" 1)" \
+			"$(calc "$(median "$work/multi-$j" 2) / 1024")"
 	done
-	printf 'wall time default / --jobs 1: x%.2f\n' "$(calc "$(median "$work/multi-0" 1) / $(median "$work/multi-1" 1)")"
+	printf 'wall time default / --jobs 1: x%.2f\n' "$(calc "$(median "$work/multi-0" 3) / $(median "$work/multi-1" 3)")"
 	rm -f "${mb[@]}"
 fi
 

@@ -95,20 +95,13 @@ func TestJobsRunAtOnce(t *testing.T) {
 			mu.Unlock()
 			// Wait until jobs opens are in flight (or every open has begun,
 			// for the last ones), or give up after the bound.
-			deadline := time.After(10 * time.Second)
-			for {
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 				mu.Lock()
 				done := inFlight >= jobs || started == len(in)
 				mu.Unlock()
 				if done {
 					break
 				}
-				select {
-				case <-deadline:
-				case <-time.After(5 * time.Millisecond):
-					continue
-				}
-				break
 			}
 			b, err := bundle.Open(ctx, path, opts)
 			mu.Lock()
