@@ -320,6 +320,15 @@ func status(p *corev1.Pod, name string) *corev1.ContainerStatus {
 	return nil
 }
 
+func hasRunning(p *corev1.Pod) bool {
+	for _, cs := range p.Status.ContainerStatuses {
+		if cs.State.Running != nil {
+			return true
+		}
+	}
+	return false
+}
+
 func running(name string) func(*corev1.Pod) (bool, error) {
 	return func(p *corev1.Pod) (bool, error) {
 		cs := status(p, name)
@@ -542,8 +551,14 @@ func checkRealKubeletFiles(t *testing.T, files map[string][]byte, node *testbed.
 		if byUID[string(p.UID)] == nil {
 			t.Errorf("%s: pods.json lacks pod %s", name, p.UID)
 		}
-		if name != "anon-oom" && !inSummary[string(p.UID)] {
-			t.Errorf("%s: summary lacks pod %s", name, p.UID)
+		// The real kubelet leaves a pod out of /stats/summary while none
+		// of its containers runs (tmpfs-restart in its restart back-off,
+		// as the kubelet's own pods.json of the same moment says): memsnap
+		// must not need it there, the cgroup files suffice.
+		if kp := byUID[string(p.UID)]; kp != nil && hasRunning(kp) && !inSummary[string(p.UID)] {
+			t.Errorf("%s: summary lacks pod %s, which has a running container", name, p.UID)
+		} else if !inSummary[string(p.UID)] {
+			t.Logf("%s: pod %s is not in the real kubelet's summary (no running container)", name, p.UID)
 		}
 	}
 	if kp := byUID[string(pods["anon-oom"].UID)]; kp != nil {

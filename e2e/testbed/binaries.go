@@ -35,6 +35,12 @@ var programs = []struct {
 	{"scrapeagent", "product", "./lab/scrapeagent", true},
 }
 
+// kubeVersionLDFlags stamp the release into kube-e2e as Kubernetes' own
+// build does (hack/lib/version.sh sets these variables): a module build
+// would otherwise report v0.0.0-master, and the Node's kubeletVersion,
+// kubelet --version and the API server's /version all read them.
+const kubeVersionLDFlags = "-X k8s.io/component-base/version.gitVersion=v1.37.2 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37 -X k8s.io/component-base/version.gitTreeState=clean"
+
 // ensureBinaries returns the directory holding every program: $MEMSNAP_E2E_BIN
 // when set (checked), else e2e/.work/bin, brought up to date with go build
 // (the Go build cache makes that quick after the first, ~10-minute build of
@@ -66,7 +72,11 @@ func ensureBinaries() (string, error) {
 			src = filepath.Dir(e2eRoot)
 		}
 		start := time.Now()
-		cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, p.name), p.pkg)
+		args := []string{"build", "-trimpath", "-o", filepath.Join(dir, p.name)}
+		if p.name == "kube-e2e" {
+			args = append(args, "-ldflags", kubeVersionLDFlags)
+		}
+		cmd := exec.Command("go", append(args, p.pkg)...)
 		cmd.Dir = src
 		cmd.Env = os.Environ()
 		if p.static {

@@ -296,7 +296,13 @@ maxPods: 20
 	if err := os.WriteFile(n.ConfigFile, []byte(cfg), 0o644); err != nil {
 		return err
 	}
-	p, err := startProcess(n.Dir, "kubelet", nil, b.Bin.Path("kube-e2e"), "kubelet",
+	// Run as "kubelet" (kube-e2e is a multi-call binary): memsnap-collect
+	// finds the kubelet by its process name, as on a real node.
+	kubeletBin := filepath.Join(n.Dir, "kubelet")
+	if err := os.Symlink(b.Bin.Path("kube-e2e"), kubeletBin); err != nil {
+		return err
+	}
+	p, err := startProcess(n.Dir, "kubelet", nil, kubeletBin,
 		"--config="+n.ConfigFile,
 		"--kubeconfig="+b.Kubeconfig,
 		"--hostname-override="+n.Name,
@@ -346,18 +352,13 @@ func (n *KubeletNode) stop() {
 			killTree(filepath.Join(h.Mount, n.CgroupRoot))
 		}
 	}
-	shims, _ := filepath.Glob("/run/containerd/io.containerd.runtime.v2.task/*/*/shim.pid")
 	if n.containerd != nil {
 		n.containerd.stop(stopGrace)
 	}
-	for _, f := range shims {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
+	// containerd's shims outlive it by design. Every process in this PID
+	// namespace was started by the bed, so a shim here is one of ours.
+	for _, pid := range shimProcesses() {
+		syscall.Kill(pid, syscall.SIGKILL)
 	}
 	// Orphans re-parent to the namespace's init, which reaps them; wait
 	// until no process of the node is left, within reason.
@@ -414,6 +415,22 @@ func otherProcesses() []int {
 			continue
 		}
 		if strings.Contains(comm(pid), "containerd-shim") || inCgroupOf(pid, "/kubepods") {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// shimProcesses lists this PID namespace's containerd shims by executable.
+func shimProcesses() []int {
+	ents, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == 1 {
+			continue
+		}
+		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && strings.HasPrefix(filepath.Base(exe), "containerd-shim") {
 			out = append(out, pid)
 		}
 	}

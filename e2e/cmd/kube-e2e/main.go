@@ -6,6 +6,10 @@
 //	kube-e2e apiserver --etcd-dir DIR [--etcd-client URL] -- KUBE-APISERVER FLAGS...
 //	kube-e2e kubelet KUBELET FLAGS...
 //
+// Run through a link named kubelet it is the kubelet with every argument
+// its own (busybox-style), so that the process is called kubelet, as
+// memsnap-collect expects on a node.
+//
 // apiserver first starts an embedded etcd (go.etcd.io/etcd/server/v3/embed)
 // listening on loopback only, waits until it is ready, then runs the
 // kube-apiserver command of k8s.io/kubernetes with --etcd-servers pointing at
@@ -20,6 +24,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -33,6 +38,9 @@ import (
 )
 
 func main() {
+	if filepath.Base(os.Args[0]) == "kubelet" {
+		os.Exit(runKubelet(os.Args[1:]))
+	}
 	if len(os.Args) < 2 {
 		fmt.Fprintln(os.Stderr, "usage: kube-e2e apiserver|kubelet ...")
 		os.Exit(2)
