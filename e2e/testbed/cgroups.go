@@ -165,21 +165,33 @@ func removeRun(runID, work string) error {
 			}
 		}
 	}
-	if b, err := os.ReadFile(filepath.Join(work, createdRecord)); err == nil {
-		created := strings.Fields(string(b))
-		// Deepest first; a parent another run still uses stays (EBUSY).
-		slices.SortFunc(created, func(a, b string) int { return strings.Count(b, "/") - strings.Count(a, "/") })
-		for _, d := range created {
-			if !strings.HasPrefix(d, "/sys/fs/cgroup/") {
-				continue
-			}
-			if err := syscall.Rmdir(d); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.EBUSY) && !errors.Is(err, syscall.ENOTEMPTY) {
-				errs = append(errs, fmt.Errorf("rmdir %s: %w", d, err))
-			}
-		}
+	if err := removeCreatedParents(work); err != nil {
+		errs = append(errs, err)
 	}
 	if err := removeDir(work); err != nil {
 		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// removeCreatedParents removes the cgroup directories a run recorded
+// creating above its base, deepest first; one another run still uses
+// stays (EBUSY, ENOTEMPTY), as does one that holds a task.
+func removeCreatedParents(work string) error {
+	b, err := os.ReadFile(filepath.Join(work, createdRecord))
+	if err != nil {
+		return nil
+	}
+	created := strings.Fields(string(b))
+	slices.SortFunc(created, func(a, b string) int { return strings.Count(b, "/") - strings.Count(a, "/") })
+	var errs []error
+	for _, d := range created {
+		if !strings.HasPrefix(d, "/sys/fs/cgroup/") {
+			continue
+		}
+		if err := syscall.Rmdir(d); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.EBUSY) && !errors.Is(err, syscall.ENOTEMPTY) {
+			errs = append(errs, fmt.Errorf("rmdir %s: %w", d, err))
+		}
 	}
 	return errors.Join(errs...)
 }

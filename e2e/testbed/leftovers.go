@@ -162,6 +162,9 @@ func CleanStale(w io.Writer, parents ...string) error {
 			if e.IsDir() && stale(e.Name()) {
 				d := filepath.Join(parent, e.Name())
 				fmt.Fprintf(w, "e2e-clean: directory %s\n", d)
+				if err := removeCreatedParents(d); err != nil {
+					errs = append(errs, err)
+				}
 				if err := removeDir(d); err != nil {
 					errs = append(errs, err)
 				}

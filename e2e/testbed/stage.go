@@ -151,7 +151,7 @@ func outer() int {
 		if code == 0 {
 			code = 1
 		}
-	} else if code == 0 {
+	} else {
 		fmt.Fprintf(os.Stderr, "testbed: run %s removed: no process, namespace, cgroup, mount or directory left\n", runID)
 	}
 	return code
