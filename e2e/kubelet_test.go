@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -100,6 +101,19 @@ func TestRealKubelet(t *testing.T) {
 			"rootfs", "/rootfs", corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: agentRoot}}),
 	}
 	pods["scrape-pileup"].Namespace = "kube-system"
+	// MEMSNAP_E2E_SCENARIOS=anon-oom,page-cache runs only those (docs/e2e.md).
+	selected := func(name string) bool {
+		only := os.Getenv("MEMSNAP_E2E_SCENARIOS")
+		return only == "" || slices.Contains(strings.Split(only, ","), name)
+	}
+	for name := range pods {
+		if !selected(name) {
+			delete(pods, name)
+		}
+	}
+	if len(pods) == 0 {
+		t.Fatalf("MEMSNAP_E2E_SCENARIOS=%s selects none of anon-oom, page-cache, tmpfs-restart, scrape-pileup", os.Getenv("MEMSNAP_E2E_SCENARIOS"))
+	}
 	created := map[string]*corev1.Pod{}
 	for name, p := range pods {
 		got, err := c.Pods(p.Namespace).Create(ctx, p, metav1.CreateOptions{})
@@ -116,6 +130,9 @@ func TestRealKubelet(t *testing.T) {
 	errs := make(chan error, len(created))
 	wait := func(name, what string, cond func(*corev1.Pod) (bool, error)) {
 		p := created[name]
+		if p == nil {
+			return
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -148,24 +165,33 @@ func TestRealKubelet(t *testing.T) {
 		t.FailNow()
 	}
 
-	// The page-cache workload prints "ready" once it has read its file back.
-	if err := waitLog(ctx, bed, created["page-cache"], "app", "ready", podTimeout); err != nil {
-		t.Fatal(err)
+	var kernelPC, kernelTmpfs memcgNumbers
+	if p := created["page-cache"]; p != nil {
+		// The page-cache workload prints "ready" once it has read its file back.
+		if err := waitLog(ctx, bed, p, "app", "ready", podTimeout); err != nil {
+			t.Fatal(err)
+		}
+		kernelPC = readMemcg(t, node, p, "app")
+		t.Logf("kernel, page-cache container: working set %d, anon %d, limit %d", kernelPC.workingSet(), kernelPC.anon, 256*mib)
 	}
-	kernelPC := readMemcg(t, node, created["page-cache"], "app")
-	t.Logf("kernel, page-cache container: working set %d, anon %d, limit %d", kernelPC.workingSet(), kernelPC.anon, 256*mib)
-	kernelTmpfs := readMemcg(t, node, created["tmpfs-restart"], "")
-	t.Logf("kernel, tmpfs-restart pod: shmem %d", kernelTmpfs.shmem)
-
-	// Scrape the agent as Prometheus would: 3 clients, a timeout equal
-	// to the interval, 5 rounds (DOMAIN §6).
-	scrapeAgent(t, fmt.Sprintf("http://127.0.0.1:%d", agentPort))
-	agentPID := containerPID(t, node, created["scrape-pileup"], "cadvisor")
+	if p := created["tmpfs-restart"]; p != nil {
+		kernelTmpfs = readMemcg(t, node, p, "")
+		t.Logf("kernel, tmpfs-restart pod: shmem %d", kernelTmpfs.shmem)
+	}
+	var pprof []string
+	agentPID := 0
+	if p := created["scrape-pileup"]; p != nil {
+		// Scrape the agent as Prometheus would: 3 clients, a timeout equal
+		// to the interval, 5 rounds (DOMAIN §6).
+		scrapeAgent(t, fmt.Sprintf("http://127.0.0.1:%d", agentPort))
+		agentPID = containerPID(t, node, p, "cadvisor")
+		pprof = append(pprof, "--pprof", fmt.Sprintf("cadvisor=http://127.0.0.1:%d/debug/pprof/heap,pid=%d", agentPort, agentPID))
+	}
 
 	// memsnap-collect as a real privileged pod (hostPID, hostNetwork, the
 	// node's root at /host), reading the real kubelet with its serving
 	// certificate and this node's Node object with a restricted token.
-	bundle := collectInPod(t, ctx, bed, node, fmt.Sprintf("cadvisor=http://127.0.0.1:%d/debug/pprof/heap,pid=%d", agentPort, agentPID))
+	bundle := collectInPod(t, ctx, bed, node, pprof...)
 	files := bundleFiles(t, bundle)
 	r := analyze(t, bed.Bin.Path("memsnap"), bundle)
 	for _, s := range r.Bundles[0].Sources {
@@ -174,12 +200,20 @@ func TestRealKubelet(t *testing.T) {
 	for _, p := range r.Bundles[0].Problems {
 		t.Logf("bundle problem: %s", p)
 	}
+	scenario := func(name string, f func(t *testing.T, p *corev1.Pod)) {
+		t.Run(name, func(t *testing.T) {
+			p := created[name]
+			if p == nil {
+				t.Skip("not selected by MEMSNAP_E2E_SCENARIOS")
+			}
+			f(t, p)
+		})
+	}
 
 	t.Run("real-kubelet-sources", func(t *testing.T) {
 		checkRealKubeletFiles(t, files, node, created)
 	})
-	t.Run("anon-oom", func(t *testing.T) {
-		p := created["anon-oom"]
+	scenario("anon-oom", func(t *testing.T, p *corev1.Pod) {
 		cs := status(p, "app")
 		if cs.State.Terminated.ExitCode != 137 {
 			t.Errorf("pod status: app exit code %d, want 137", cs.State.Terminated.ExitCode)
@@ -204,8 +238,7 @@ func TestRealKubelet(t *testing.T) {
 			t.Errorf("oom-kill finding for container %q, want app", f.Container)
 		}
 	})
-	t.Run("page-cache", func(t *testing.T) {
-		p := created["page-cache"]
+	scenario("page-cache", func(t *testing.T, p *corev1.Pod) {
 		if kernelPC.workingSet() < 256*mib*8/10 || kernelPC.anon > 16*mib {
 			t.Fatalf("kernel: working set %d (%d%% of 256 MiB), anon %d: the scenario's sizes do not hold on this kernel",
 				kernelPC.workingSet(), kernelPC.workingSet()*100/(256*mib), kernelPC.anon)
@@ -224,8 +257,7 @@ func TestRealKubelet(t *testing.T) {
 			t.Errorf("report's anon for the container should be small: %+v", w)
 		}
 	})
-	t.Run("tmpfs-restart", func(t *testing.T) {
-		p := created["tmpfs-restart"]
+	scenario("tmpfs-restart", func(t *testing.T, p *corev1.Pod) {
 		if !within(kernelTmpfs.shmem, 80*mib, 0.05) {
 			t.Errorf("kernel: pod shmem %d after the restarts, want the %d bytes written ±5 %%", kernelTmpfs.shmem, 80*mib)
 		}
@@ -250,7 +282,7 @@ func TestRealKubelet(t *testing.T) {
 			t.Errorf("volumes/tmpfs.tsv does not list the pod's memory emptyDir %q:\n%s", want, files["volumes/tmpfs.tsv"])
 		}
 	})
-	t.Run("scrape-pileup", func(t *testing.T) {
+	scenario("scrape-pileup", func(t *testing.T, _ *corev1.Pod) {
 		if len(files["pprof/cadvisor/heap.pb.gz"]) == 0 {
 			t.Error("bundle has no pprof/cadvisor/heap.pb.gz")
 		}
@@ -460,7 +492,7 @@ func scrapeAgent(t *testing.T, base string) {
 // collectInPod runs memsnap-collect as a privileged pod on the node and
 // returns the bundle's path (a hostPath directory the test shares, being in
 // the node's mount namespace).
-func collectInPod(t *testing.T, ctx context.Context, bed *testbed.Bed, node *testbed.KubeletNode, pprof string) string {
+func collectInPod(t *testing.T, ctx context.Context, bed *testbed.Bed, node *testbed.KubeletNode, extra ...string) string {
 	t.Helper()
 	user, err := bed.User("memsnap-collect", testbed.RuleReadNodes)
 	if err != nil {
@@ -481,11 +513,12 @@ func collectInPod(t *testing.T, ctx context.Context, bed *testbed.Bed, node *tes
 		Command: []string{"/bin/memsnap-collect", "--host-root", "/host", "-o", "/out/bundle.tar.gz",
 			"--kubelet", fmt.Sprintf("https://127.0.0.1:%d", testbed.KubeletPort), "--kubelet-ca", host(node.Dir + "/kubelet-serving.crt"),
 			"--apiserver", bed.APIServerURL, "--apiserver-token-file", host(tokenFile), "--apiserver-ca", host(bed.CAFile),
-			"--pprof", pprof, "--since", "1h", "--timeout", "30s", "--deadline", "3m"},
+			"--since", "1h", "--timeout", "30s", "--deadline", "3m"},
 		Env:             []corev1.EnvVar{{Name: "NODE_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "spec.nodeName"}}}},
 		SecurityContext: &corev1.SecurityContext{Privileged: &yes},
 		VolumeMounts:    []corev1.VolumeMount{{Name: "host", MountPath: "/host", ReadOnly: true}, {Name: "out", MountPath: "/out"}},
 	})
+	p.Spec.Containers[0].Command = append(p.Spec.Containers[0].Command, extra...)
 	p.Spec.HostPID, p.Spec.HostNetwork = true, true
 	p.Spec.Volumes = []corev1.Volume{
 		{Name: "host", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/"}}},
@@ -561,8 +594,12 @@ func checkRealKubeletFiles(t *testing.T, files map[string][]byte, node *testbed.
 			t.Logf("%s: pod %s is not in the real kubelet's summary (no running container)", name, p.UID)
 		}
 	}
-	if kp := byUID[string(pods["anon-oom"].UID)]; kp != nil {
-		if cs := status(kp, "app"); cs == nil || cs.State.Terminated == nil || cs.State.Terminated.Reason != "OOMKilled" {
+	if p := pods["anon-oom"]; p != nil {
+		cs := (*corev1.ContainerStatus)(nil)
+		if kp := byUID[string(p.UID)]; kp != nil {
+			cs = status(kp, "app")
+		}
+		if cs == nil || cs.State.Terminated == nil || cs.State.Terminated.Reason != "OOMKilled" {
 			t.Errorf("pods.json: the kubelet's own status of leaky/app is not OOMKilled: %+v", cs)
 		}
 	}
