@@ -20,8 +20,9 @@ const (
 	// kube-proxy a ClusterIP leads nowhere, and a pod that tries one gets
 	// "network unreachable" at once.
 	ServiceCIDR = "198.51.100.0/24"
-	// PodCIDR is the bridge CNI's host-local range for pods of a real kubelet.
-	PodCIDR = "10.244.0.0/24"
+	// PodCIDR is the bridge CNI's host-local range for pods of a real
+	// kubelet, from TEST-NET-3: on a bridge inside the namespace only.
+	PodCIDR = "203.0.113.0/24"
 )
 
 var addrMu sync.Mutex

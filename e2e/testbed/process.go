@@ -60,6 +60,13 @@ func (p *process) stop(grace time.Duration) {
 	if p.exited() {
 		return
 	}
+	if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid)); err == nil {
+		for _, line := range strings.Split(string(st), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				fmt.Fprintf(os.Stderr, "testbed: %s peak RSS %s\n", p.name, strings.TrimSpace(v))
+			}
+		}
+	}
 	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
 	select {
 	case <-p.done:
