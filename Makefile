@@ -7,7 +7,7 @@ ECHARTS := report/templates/vendor/echarts/echarts.min.js
 FUZZTIME ?= 3m
 SMOKE_FUZZTIME ?= 300x
 
-.PHONY: all build echarts demo test unit race vet crossbuild fuzz fuzz-smoke lab lab-clean bench \
+.PHONY: all build echarts demo test unit race vet tidy-check crossbuild fuzz fuzz-smoke lab lab-clean bench \
         samples samples-004 samples-from-lab docs chromium clean
 
 all: build
@@ -31,13 +31,18 @@ demo: build
 
 # Everything CI checks: vet, unit + golden + browser tests, the scenario lab, the race detector
 # (skips only with MEMSNAP_LAB=skip), cross builds, generated docs, fuzz smoke.
-test: build chromium vet crossbuild docs-check unit race fuzz-smoke
+test: build chromium vet tidy-check crossbuild docs-check unit race fuzz-smoke
 
 chromium:
 	bash report/scripts/ensure-chromium.sh
 
 vet:
 	$(GO) vet ./...
+
+# go.mod must say which dependencies are direct: a tidy that would change
+# it fails the run.
+tidy-check:
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 
 unit: build
 	$(GO) test -count=1 -timeout 30m ./...

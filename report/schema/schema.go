@@ -86,7 +86,14 @@ type NodeMemory struct {
 	CapacityBytes            *int64 `json:"capacity_bytes"`
 	AllocatableBytes         *int64 `json:"allocatable_bytes"`          // recomputed from config
 	AllocatableReportedBytes *int64 `json:"allocatable_reported_bytes"` // Node object / kubelet
-	KubepodsLimitBytes       *int64 `json:"kubepods_limit_bytes"`       // the cgroup file
+	KubepodsLimitBytes       *int64 `json:"kubepods_limit_bytes"`       // the cgroup file; null when unlimited
+	// KubepodsCgroup is the node-allocatable cgroup's path; KubepodsAbsent
+	// says the bundle has a cgroup tree but no kubepods cgroup in it (so
+	// "no limit" is not "not collected"), KubepodsUnlimited that the cgroup
+	// exists without a limit (KubepodsLimitBytes is then null).
+	KubepodsCgroup    string `json:"kubepods_cgroup,omitempty"`
+	KubepodsAbsent    bool   `json:"kubepods_absent,omitempty"`
+	KubepodsUnlimited bool   `json:"kubepods_unlimited,omitempty"`
 	ExpectedKubepodsBytes    *int64 `json:"expected_kubepods_limit_bytes"`
 	SystemdLimitBytes        *int64 `json:"systemd_limit_bytes"` // systemctl show kubepods.slice
 	EvictionHardBytes        *int64 `json:"eviction_hard_bytes"`
