@@ -7,7 +7,7 @@ ECHARTS := report/templates/vendor/echarts/echarts.min.js
 FUZZTIME ?= 3m
 SMOKE_FUZZTIME ?= 300x
 
-.PHONY: all build echarts demo test unit race vet crossbuild fuzz fuzz-smoke lab lab-clean bench \
+.PHONY: all build echarts demo test unit race vet tidy-check crossbuild fuzz fuzz-smoke lab lab-clean bench \
         samples samples-004 samples-from-lab docs chromium clean e2e e2e-clean
 
 all: build
@@ -32,13 +32,18 @@ demo: build
 # Everything CI checks: vet, unit + golden + browser tests, the scenario lab, the race detector
 # (skips only with MEMSNAP_LAB=skip), cross builds, generated docs, fuzz smoke, and the e2e
 # test bed with a real Kubernetes (skips only with MEMSNAP_E2E=skip).
-test: build chromium vet crossbuild docs-check unit race fuzz-smoke e2e
+test: build chromium vet tidy-check crossbuild docs-check unit race fuzz-smoke e2e
 
 chromium:
 	bash report/scripts/ensure-chromium.sh
 
 vet:
 	$(GO) vet ./...
+
+# go.mod must say which dependencies are direct: a tidy that would change
+# it fails the run.
+tidy-check:
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 
 unit: build
 	$(GO) test -count=1 -timeout 30m ./...
@@ -82,6 +87,7 @@ lab-clean:
 E2E_TIMEOUT ?= 60m
 e2e: $(ECHARTS)
 	bash e2e/scripts/ensure-runtime.sh
+	@cd e2e && $(GO) mod tidy -diff || { echo "e2e/go.mod/go.sum are not tidy: run cd e2e && go mod tidy"; exit 1; }
 	cd e2e && $(GO) vet ./...
 	cd e2e && $(GO) test -count=1 -timeout $(E2E_TIMEOUT) -v $(if $(E2E_RUN),-run '$(E2E_RUN)') .
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,14 +51,32 @@ func collectorBinary(t *testing.T) string {
 func TestSIGTERMWhileBlocked(t *testing.T) {
 	bin := collectorBinary(t)
 	h, k := fixture(t, 1, "systemd", hostfixture.KubeletOptions{Mode: hostfixture.Slow})
+	// The signal goes out once the collector is blocked on the kubelet, that
+	// is after the local sources: waiting for the request, not a guessed
+	// sleep, keeps the test right on a slow machine.
+	blocked := make(chan struct{}, 1)
+	srv := faultKubelet(t, k, map[string]http.HandlerFunc{
+		"/stats/summary": func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case blocked <- struct{}{}:
+			default:
+			}
+			<-r.Context().Done()
+		},
+	})
 	out := filepath.Join(t.TempDir(), "b.tar.gz")
-	cmd := exec.Command(bin, "--host-root", h.Root, "--kubelet", k.URL, "--cadvisor", "off", "--timeout", "60s", "-o", out)
+	cmd := exec.Command(bin, "--host-root", h.Root, "--kubelet", srv.URL, "--cadvisor", "off", "--timeout", "60s", "-o", out)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * time.Second) // local sources take well under a second
+	select {
+	case <-blocked:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("the collector never asked the kubelet\n%s", stderr.String())
+	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()

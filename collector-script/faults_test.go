@@ -131,8 +131,12 @@ func assertSourcesOK(t *testing.T, rb readBack, names ...string) {
 }
 
 // TestFaultEndlessMetrics: /metrics/cadvisor streams a 10 GB body. The
-// collector cuts it at its per-file cap, records the kubelet source as
-// truncated (partial), keeps every other endpoint and stays under 30 MB.
+// collector cuts it at its per-file cap or at the endpoint's share of
+// --timeout, whichever comes first, records the kubelet source as
+// truncated (partial), still fetches every endpoint after it and stays
+// under 30 MB. (That reading stops exactly at the cap is TestGetStopsAtCap:
+// streaming 256 MiB through gzip took 36 s under -race, too close to any
+// timeout a test can afford.)
 func TestFaultEndlessMetrics(t *testing.T) {
 	h, k := fixture(t, 2, "systemd", hostfixture.KubeletOptions{})
 	var served atomic.Int64
@@ -150,8 +154,11 @@ func TestFaultEndlessMetrics(t *testing.T) {
 	})
 	out := filepath.Join(t.TempDir(), "b.tar.gz")
 	start := time.Now()
-	rss, stderr := runBinary(t, 50*time.Second, "--host-root", h.Root, "--kubelet", srv.URL, "--cadvisor", "off",
-		"--timeout", "40s", "--deadline", "50s", "-o", out)
+	// --timeout 12s gives each of the five endpoints a share of about 2.4 s
+	// plus what the quick ones before it leave; the whole run takes about
+	// 7 s. 90 s only stops a collector that ignores its shares.
+	rss, stderr := runBinary(t, 90*time.Second, "--host-root", h.Root, "--kubelet", srv.URL, "--cadvisor", "off",
+		"--timeout", "12s", "--deadline", "80s", "-o", out)
 	t.Logf("endless /metrics/cadvisor: peak RSS %d kB, %s, %d MiB served", rss, time.Since(start).Round(time.Millisecond), served.Load()>>20)
 	rb := readBundle(t, out)
 	s := rb.source(t, "kubelet")
@@ -159,20 +166,96 @@ func TestFaultEndlessMetrics(t *testing.T) {
 		t.Errorf("kubelet: %s truncated=%v %q, want partial and truncated\n%s", s.Status, s.Truncated, s.Error, stderr)
 	}
 	got := int64(len(rb.files[bundle.KubeletMetricsCadvisor]))
-	if got != capMetrics {
-		t.Errorf("metrics/cadvisor.txt is %d bytes, want cut at the %d-byte cap", got, capMetrics)
+	if got == 0 || got > capMetrics {
+		t.Errorf("metrics-cadvisor.prom is %d bytes, want what arrived in time, at most the %d-byte cap", got, capMetrics)
+	}
+	if got < capMetrics && !strings.Contains(s.Error, "/metrics/cadvisor: cut at its share of --timeout") {
+		t.Errorf("metrics cut below the cap (%d bytes) without saying so: %q", got, s.Error)
 	}
 	if served.Load() >= 1<<30 {
-		t.Errorf("the kubelet served %d MiB: the client did not stop reading at the cap", served.Load()>>20)
+		t.Errorf("the kubelet served %d MiB: the client did not stop reading", served.Load()>>20)
 	}
 	for _, p := range []string{bundle.KubeletSummary, bundle.KubeletPods, bundle.KubeletConfigz, bundle.KubeletMetricsResource} {
 		if _, ok := rb.files[p]; !ok {
-			t.Errorf("missing %s", p)
+			t.Errorf("missing %s: the endless endpoint starved the others (%q)", p, s.Error)
 		}
 	}
 	assertSourcesOK(t, rb, "node", "cgroup", "logs", "proc")
 	if rss > rssBudgetKB {
 		t.Errorf("peak RSS %d kB, budget %d kB", rss, rssBudgetKB)
+	}
+}
+
+// TestGetStopsAtCap: reading an endless answer stops at the file's cap:
+// the file holds exactly the cap, is marked truncated, and the server was
+// not read much past it.
+func TestGetStopsAtCap(t *testing.T) {
+	var served atomic.Int64
+	chunk := bytes.Repeat([]byte("x"), 32<<10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for served.Load() < 10<<30 {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+			served.Add(int64(len(chunk)))
+		}
+	}))
+	defer srv.Close()
+	var buf bytes.Buffer
+	w, err := bundle.NewWriter(&buf, bundle.WriterOptions{SpoolDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sink{name: "kubelet", w: w}
+	const limit = 1 << 20
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := get(ctx, srv.Client(), "", srv.URL, s, "kubelet/metrics-cadvisor.prom", binary, limit); err != nil {
+		t.Fatal(err)
+	}
+	if n, cut := s.lastFile(); n != limit || !cut {
+		t.Errorf("file %d bytes, cut=%v; want exactly %d, cut", n, cut, limit)
+	}
+	if !s.truncated {
+		t.Error("the sink is not marked truncated")
+	}
+	srv.CloseClientConnections()
+	// The client reads at most the cap plus one probe byte; the server may
+	// have a few socket buffers more in flight.
+	if got := served.Load(); got > limit+16<<20 {
+		t.Errorf("served %d MiB for a %d MiB cap: reading did not stop at the cap", got>>20, limit>>20)
+	}
+}
+
+// TestEndpointShares: one endpoint that never finishes costs its share of
+// the source's time, the endpoints after it still run, and its text is kept.
+func TestEndpointShares(t *testing.T) {
+	h, k := fixture(t, 2, "cgroupfs", hostfixture.KubeletOptions{})
+	srv := faultKubelet(t, k, map[string]http.HandlerFunc{
+		"/pods": func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte(`{"kind":"PodList","items":[`))
+			w.(http.Flusher).Flush()
+			<-r.Context().Done() // never finishes
+		},
+	})
+	o := testOptions(t, h, k)
+	o.KubeletURL = srv.URL
+	o.Timeout = 10 * time.Second
+	if code := Run(context.Background(), o); code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	rb := readBundle(t, o.Output)
+	s := rb.source(t, "kubelet")
+	if !strings.Contains(s.Error, "/pods: cut at its share of --timeout") || strings.Contains(s.Error, "timed out after") {
+		t.Errorf("kubelet: %s %q, want /pods cut at its share and the source not timed out", s.Status, s.Error)
+	}
+	if got := string(rb.files[bundle.KubeletPods]); got != `{"kind":"PodList","items":[` {
+		t.Errorf("pods.json = %q, want what arrived in time", got)
+	}
+	for _, p := range []string{bundle.KubeletConfigz, bundle.KubeletMetricsCadvisor, bundle.KubeletMetricsResource} {
+		if _, ok := rb.files[p]; !ok {
+			t.Errorf("missing %s after the hung /pods", p)
+		}
 	}
 }
 
@@ -414,7 +497,10 @@ func TestFaultUnreadableHostFile(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h, k := fixture(t, 2, "systemd", hostfixture.KubeletOptions{})
 			o := testOptions(t, h, k)
-			o.Timeout = 3 * time.Second
+			// A blocked open would cost the whole --timeout; the walk itself
+			// takes well under a second, so 20 s tells the two apart under
+			// -race on a loaded machine.
+			o.Timeout = 20 * time.Second
 			// The OOM-killed container: early in the walk (pod 0), with
 			// many cgroups after it.
 			victim := h.Pods[0].Containers[1].Cgroup

@@ -105,7 +105,7 @@ func parseFlags(args []string, stderr io.Writer) (*Options, error) {
 		return err
 	})
 	fs.DurationVar(&o.Since, "since", 24*time.Hour, "kernel and kubelet log window")
-	fs.DurationVar(&o.Timeout, "timeout", 10*time.Second, "time limit per source")
+	fs.DurationVar(&o.Timeout, "timeout", 10*time.Second, "time limit per source; a source with several endpoints (kubelet, pprof) gives each an even share of what is left, so one hung endpoint cannot starve the rest")
 	fs.DurationVar(&o.Deadline, "deadline", 2*time.Minute, "time limit for the whole run")
 	fs.Var(&maxBytes, "max-bytes", "total bytes of file content in the bundle (suffixes Ki, Mi, Gi)")
 	fs.Var(&minFree, "min-free", "free space the output file system must have before writing")

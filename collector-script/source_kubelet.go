@@ -81,7 +81,7 @@ func collectKubelet(ctx context.Context, c *collection, s *sink) error {
 		return nil
 	}
 	base := strings.TrimSuffix(c.opt.KubeletURL, "/")
-	for _, e := range kubeletEndpoints {
+	for i, e := range kubeletEndpoints {
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
 		}
@@ -89,7 +89,10 @@ func collectKubelet(ctx context.Context, c *collection, s *sink) error {
 			c.dry.action(s.name, "GET %s%s", base, e.path)
 			continue
 		}
-		if err := get(ctx, client, token, base+e.path, s, e.name, text, e.limit); err != nil {
+		ectx, cancel := endpointShare(ctx, len(kubeletEndpoints)-i)
+		err := get(ectx, client, token, base+e.path, s, e.name, text, e.limit)
+		cancel()
+		if err != nil {
 			s.fail("%v", err)
 			continue
 		}

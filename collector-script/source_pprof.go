@@ -67,11 +67,15 @@ type targetJSON struct {
 func collectPprof(ctx context.Context, c *collection, s *sink) error {
 	targets := c.opt.Pprof
 	client := newHTTPClient(nil)
-	for _, t := range targets {
+	// The kubelet's own heap comes last and gets a share too.
+	for i, t := range targets {
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
 		}
-		if err := fetchProfile(ctx, c, s, client, "", t); err != nil {
+		tctx, cancel := endpointShare(ctx, len(targets)+1-i)
+		err := fetchProfile(tctx, c, s, client, "", t)
+		cancel()
+		if err != nil {
 			s.fail("%s: %v", t.Name, err)
 		}
 	}

@@ -363,3 +363,25 @@ func TestHTMLCSP(t *testing.T) {
 		t.Errorf("the ECharts licence notice is missing")
 	}
 }
+
+// TestKubepodsLimitWording: a missing kubepods cgroup and an unlimited one
+// are said in words in text and HTML, never as the 8 EiB sentinel or as
+// "—" (which means the bundle does not say).
+func TestKubepodsLimitWording(t *testing.T) {
+	for _, tc := range []struct {
+		mem        schema.NodeMemory
+		text, html string
+	}{
+		{schema.NodeMemory{KubepodsAbsent: true}, "no kubepods cgroup,", `<td class="num">no kubepods cgroup</td>`},
+		{schema.NodeMemory{KubepodsUnlimited: true, KubepodsCgroup: "/kubepods"}, "kubepods limit unlimited,", `<td class="num">unlimited</td>`},
+		{schema.NodeMemory{}, "kubepods limit —,", `<td>kubepods limit, cgroup file</td><td class="num">—</td>`},
+	} {
+		doc := &schema.Document{Schema: schema.ID, Bundles: []schema.Bundle{{Node: "n1", Memory: tc.mem}}}
+		if got := string(render(t, "text", doc, Options{})); !strings.Contains(got, tc.text) {
+			t.Errorf("text for %+v lacks %q:\n%s", tc.mem, tc.text, got)
+		}
+		if got := string(render(t, "html", doc, Options{})); !strings.Contains(got, tc.html) {
+			t.Errorf("html for %+v lacks %q", tc.mem, tc.html)
+		}
+	}
+}

@@ -87,6 +87,7 @@ type memoryRow struct {
 	Label string
 	Value *int64
 	Note  string
+	Say   string // shown instead of Value ("unlimited", "no kubepods cgroup")
 }
 
 type heapView struct {
@@ -293,18 +294,18 @@ func verdict(doc *schema.Document, all tally) verdictView {
 
 func memoryRows(m schema.NodeMemory) []memoryRow {
 	return []memoryRow{
-		{"Capacity (MemTotal)", m.CapacityBytes, "node/meminfo"},
-		{"Allocatable, reported", m.AllocatableReportedBytes, "Node object / kubelet"},
-		{"Allocatable, recomputed", m.AllocatableBytes, "capacity − reserved − eviction threshold"},
-		{"kubepods limit, expected", m.ExpectedKubepodsBytes, "capacity − kube-reserved − system-reserved"},
-		{"kubepods limit, cgroup file", m.KubepodsLimitBytes, "what the kernel enforces"},
-		{"kubepods limit, systemd", m.SystemdLimitBytes, "systemctl show kubepods.slice"},
-		{"Hard eviction threshold", m.EvictionHardBytes, "memory.available"},
-		{"Used (root usage)", m.UsedBytes, ""},
-		{"Working set (root)", m.WorkingSetBytes, "usage − inactive_file"},
-		{"kubepods working set", m.KubepodsWorkingSetBytes, ""},
-		{"Anon", m.AnonBytes, ""},
-		{"Available", m.AvailableBytes, "MemTotal − root working set"},
+		{"Capacity (MemTotal)", m.CapacityBytes, "node/meminfo", ""},
+		{"Allocatable, reported", m.AllocatableReportedBytes, "Node object / kubelet", ""},
+		{"Allocatable, recomputed", m.AllocatableBytes, "capacity − reserved − eviction threshold", ""},
+		{"kubepods limit, expected", m.ExpectedKubepodsBytes, "capacity − kube-reserved − system-reserved", ""},
+		{"kubepods limit, cgroup file", m.KubepodsLimitBytes, "what the kernel enforces", kubepodsLimit(m)},
+		{"kubepods limit, systemd", m.SystemdLimitBytes, "systemctl show kubepods.slice", ""},
+		{"Hard eviction threshold", m.EvictionHardBytes, "memory.available", ""},
+		{"Used (root usage)", m.UsedBytes, "", ""},
+		{"Working set (root)", m.WorkingSetBytes, "usage − inactive_file", ""},
+		{"kubepods working set", m.KubepodsWorkingSetBytes, "", ""},
+		{"Anon", m.AnonBytes, "", ""},
+		{"Available", m.AvailableBytes, "MemTotal − root working set", ""},
 	}
 }
 

@@ -68,9 +68,9 @@ func renderText(w io.Writer, doc *schema.Document, opts Options) error {
 		c := countFindings(doc, b.Index)
 		t.line("  [%d] %s  %s  (%s)", b.Index, visible(bundleName(b)), visible(b.Source), c)
 		m := b.Memory
-		t.line("      capacity %s, allocatable %s, kubepods limit %s, systemd limit %s",
+		t.line("      capacity %s, allocatable %s, %s, systemd limit %s",
 			bytesOrDash(m.CapacityBytes), bytesOrDash(m.AllocatableBytes),
-			bytesOrDash(m.KubepodsLimitBytes), bytesOrDash(m.SystemdLimitBytes))
+			kubepodsLimitText(m), bytesOrDash(m.SystemdLimitBytes))
 		t.line("      used %s, working set %s, anon %s, available %s",
 			bytesOrDash(m.UsedBytes), bytesOrDash(m.WorkingSetBytes),
 			bytesOrDash(m.AnonBytes), bytesOrDash(m.AvailableBytes))

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/memsnap/memsnap/report/schema"
 )
 
 // formatBytes renders a byte count in binary units ("1.5 GiB"), the way
@@ -40,6 +42,28 @@ func bytesOrDash(p *int64) string {
 		return "—"
 	}
 	return formatBytes(*p)
+}
+
+// kubepodsLimit says what the kubepods cgroup's limit is, telling "no such
+// cgroup" and "no limit" apart from "not in the bundle" (—).
+func kubepodsLimit(m schema.NodeMemory) string {
+	switch {
+	case m.KubepodsAbsent:
+		return "no kubepods cgroup"
+	case m.KubepodsUnlimited:
+		return "unlimited"
+	}
+	return ""
+}
+
+func kubepodsLimitText(m schema.NodeMemory) string {
+	if s := kubepodsLimit(m); s != "" {
+		if m.KubepodsAbsent {
+			return s
+		}
+		return "kubepods limit " + s
+	}
+	return "kubepods limit " + bytesOrDash(m.KubepodsLimitBytes)
 }
 
 // truncateRunes shortens s to at most max runes, marking the cut with "…".

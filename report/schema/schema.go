@@ -86,15 +86,22 @@ type NodeMemory struct {
 	CapacityBytes            *int64 `json:"capacity_bytes"`
 	AllocatableBytes         *int64 `json:"allocatable_bytes"`          // recomputed from config
 	AllocatableReportedBytes *int64 `json:"allocatable_reported_bytes"` // Node object / kubelet
-	KubepodsLimitBytes       *int64 `json:"kubepods_limit_bytes"`       // the cgroup file
-	ExpectedKubepodsBytes    *int64 `json:"expected_kubepods_limit_bytes"`
-	SystemdLimitBytes        *int64 `json:"systemd_limit_bytes"` // systemctl show kubepods.slice
-	EvictionHardBytes        *int64 `json:"eviction_hard_bytes"`
-	UsedBytes                *int64 `json:"used_bytes"`        // root usage
-	WorkingSetBytes          *int64 `json:"working_set_bytes"` // root usage − inactive_file
-	AnonBytes                *int64 `json:"anon_bytes"`
-	AvailableBytes           *int64 `json:"available_bytes"` // MemTotal − root working set
-	KubepodsWorkingSetBytes  *int64 `json:"kubepods_working_set_bytes"`
+	KubepodsLimitBytes       *int64 `json:"kubepods_limit_bytes"`       // the cgroup file; null when unlimited
+	// KubepodsCgroup is the node-allocatable cgroup's path; KubepodsAbsent
+	// says the bundle has a cgroup tree but no kubepods cgroup in it (so
+	// "no limit" is not "not collected"), KubepodsUnlimited that the cgroup
+	// exists without a limit (KubepodsLimitBytes is then null).
+	KubepodsCgroup          string `json:"kubepods_cgroup,omitempty"`
+	KubepodsAbsent          bool   `json:"kubepods_absent,omitempty"`
+	KubepodsUnlimited       bool   `json:"kubepods_unlimited,omitempty"`
+	ExpectedKubepodsBytes   *int64 `json:"expected_kubepods_limit_bytes"`
+	SystemdLimitBytes       *int64 `json:"systemd_limit_bytes"` // systemctl show kubepods.slice
+	EvictionHardBytes       *int64 `json:"eviction_hard_bytes"`
+	UsedBytes               *int64 `json:"used_bytes"`        // root usage
+	WorkingSetBytes         *int64 `json:"working_set_bytes"` // root usage − inactive_file
+	AnonBytes               *int64 `json:"anon_bytes"`
+	AvailableBytes          *int64 `json:"available_bytes"` // MemTotal − root working set
+	KubepodsWorkingSetBytes *int64 `json:"kubepods_working_set_bytes"`
 }
 
 // RuleStatus says whether a rule ran on a bundle, or why it was skipped.

@@ -48,8 +48,17 @@ func bundleEntry(s *snapshot.Snapshot) schema.Bundle {
 		AnonBytes:                fig(m.RootAnon),
 		AvailableBytes:           fig(m.Available),
 	}
-	if s.Kubepods != nil {
+	switch {
+	case s.Kubepods != nil:
+		b.Memory.KubepodsCgroup = s.Kubepods.Path
 		b.Memory.KubepodsWorkingSetBytes = cv(s.Kubepods.WorkingSet)
+		if s.Kubepods.Unlimited {
+			// The v1 sentinel (8 EiB) is not a limit; DESIGN §4: unlimited
+			// is null plus a flag.
+			b.Memory.KubepodsLimitBytes, b.Memory.KubepodsUnlimited = nil, true
+		}
+	case s.Cgroups != nil:
+		b.Memory.KubepodsAbsent = true
 	}
 	return b
 }
