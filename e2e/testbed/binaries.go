@@ -72,7 +72,10 @@ func ensureBinaries() (string, error) {
 			src = filepath.Dir(e2eRoot)
 		}
 		start := time.Now()
-		args := []string{"build", "-trimpath", "-o", filepath.Join(dir, p.name)}
+		// No -trimpath: make e2e's go vet compiles the same packages
+		// without it, and the two must share the build cache (with
+		// different flags a fresh machine compiles Kubernetes twice).
+		args := []string{"build", "-o", filepath.Join(dir, p.name)}
 		if p.name == "kube-e2e" {
 			args = append(args, "-ldflags", kubeVersionLDFlags)
 		}
