@@ -8,7 +8,7 @@ FUZZTIME ?= 3m
 SMOKE_FUZZTIME ?= 300x
 
 .PHONY: all build echarts demo test unit race vet tidy-check crossbuild fuzz fuzz-smoke lab lab-clean bench \
-        samples samples-004 samples-from-lab docs chromium clean
+        samples samples-004 samples-from-lab docs chromium clean e2e e2e-clean
 
 all: build
 
@@ -30,8 +30,9 @@ demo: build
 	@echo "wrote memsnap-report.html"
 
 # Everything CI checks: vet, unit + golden + browser tests, the scenario lab, the race detector
-# (skips only with MEMSNAP_LAB=skip), cross builds, generated docs, fuzz smoke.
-test: build chromium vet tidy-check crossbuild docs-check unit race fuzz-smoke
+# (skips only with MEMSNAP_LAB=skip), cross builds, generated docs, fuzz smoke, and the e2e
+# test bed with a real Kubernetes (skips only with MEMSNAP_E2E=skip).
+test: build chromium vet tidy-check crossbuild docs-check unit race fuzz-smoke e2e
 
 chromium:
 	bash report/scripts/ensure-chromium.sh
@@ -78,6 +79,21 @@ lab: build
 
 lab-clean:
 	$(GO) run ./lab/cmd/lab-clean
+
+# The e2e test bed (docs/e2e.md): a real kube-apiserver with embedded etcd, TLS kubelet
+# stand-ins and a real kubelet with containerd, in namespaces the test creates. e2e/ is its
+# own module (k8s.io/kubernetes v1.37.2); its binaries are built into e2e/.work/bin by the
+# test itself (the first build takes 10-20 min on 2 cores, then the Go build cache holds it).
+E2E_TIMEOUT ?= 60m
+e2e: $(ECHARTS)
+	bash e2e/scripts/ensure-runtime.sh
+	@cd e2e && $(GO) mod tidy -diff || { echo "e2e/go.mod/go.sum are not tidy: run cd e2e && go mod tidy"; exit 1; }
+	cd e2e && $(GO) vet ./...
+	cd e2e && $(GO) test -count=1 -timeout $(E2E_TIMEOUT) -v $(if $(E2E_RUN),-run '$(E2E_RUN)') .
+
+# Leftovers of interrupted e2e runs: cgroups and run directories of runs whose process is gone.
+e2e-clean:
+	cd e2e && $(GO) run ./cmd/e2e-clean
 
 # Go benchmarks, then the side-by-side CPU/RSS comparison against tar on
 # generated nodes (MEMSNAP_BENCH_SIZES, MEMSNAP_BENCH_RUNS); see docs/performance.md.

@@ -8,6 +8,17 @@
 //	workload -join CGROUP.PROCS alloc -step N -max N
 //	workload -join CGROUP.PROCS fill -file F -size N
 //	workload -join CGROUP.PROCS exec -- PROGRAM ARGS...
+//	workload -hold alloc -step N -max N        # in a pod: hold until killed
+//	workload refill -file F -size N -step N    # in a pod (e2e tmpfs restart)
+//
+// In a Kubernetes pod (the e2e test bed's real kubelet) stdin is
+// /dev/null, so -hold keeps the state until the container is killed
+// instead of until stdin closes, and the container runtime has already put
+// the process in its cgroup (no -join). refill is the restart of seed 003
+// in one container: its first run writes F (a file in a memory-backed
+// emptyDir) and exits 1, so the kubelet restarts the container; the next
+// run finds F still there and allocates anonymous memory in steps until
+// the pod's limit kills it.
 package main
 
 import (
@@ -19,10 +30,12 @@ import (
 	"runtime"
 	"strconv"
 	"syscall"
+	"time"
 )
 
 func main() {
 	join := flag.String("join", "", "cgroup.procs file to write our pid into first")
+	flag.BoolVar(&holdForever, "hold", false, "once ready, hold until killed (ignore stdin)")
 	flag.Parse()
 	if *join != "" {
 		if err := os.WriteFile(*join, []byte(strconv.Itoa(os.Getpid())), 0); err != nil {
@@ -31,7 +44,7 @@ func main() {
 	}
 	args := flag.Args()
 	if len(args) == 0 {
-		fail("want a subcommand: pagecache, alloc, fill, exec")
+		fail("want a subcommand: pagecache, alloc, fill, refill, exec")
 	}
 	sub, rest := args[0], args[1:]
 	fs := flag.NewFlagSet(sub, flag.ExitOnError)
@@ -59,6 +72,15 @@ func main() {
 		f := writeFile(*file, *size)
 		f.Close()
 		fmt.Println("ready")
+	case "refill":
+		if st, err := os.Stat(*file); err == nil && st.Size() == *size {
+			fmt.Printf("%s survived the restart (%d bytes): allocating\n", *file, st.Size())
+			alloc(*step, 0)
+			return
+		}
+		writeFile(*file, *size).Close()
+		fmt.Printf("wrote %s (%d bytes): exiting for a restart\n", *file, *size)
+		os.Exit(1)
 	case "exec":
 		if len(fs.Args()) == 0 {
 			fail("exec: want a program")
@@ -117,10 +139,20 @@ func alloc(step, maxBytes int64) {
 	ready(held)
 }
 
+// holdForever is -hold.
+var holdForever bool
+
 // ready tells the lab the state is in place and holds it (v keeps the
-// memory or file referenced) until stdin closes.
+// memory or file referenced) until stdin closes, or with -hold until the
+// process is killed.
 func ready(v any) {
 	fmt.Println("ready")
+	if holdForever {
+		for {
+			time.Sleep(time.Hour)
+			runtime.KeepAlive(v) // an unreachable *os.File would be closed by its finalizer
+		}
+	}
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	runtime.KeepAlive(v)
 }

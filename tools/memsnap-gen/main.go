@@ -5,14 +5,19 @@
 //	memsnap-gen --pods 250 --containers-per-pod 3 --cgroup v2 --driver systemd --seed 1 -o node.tar.gz
 //	memsnap-gen --pods 250 ... --host-tree /dev/shm/node   # DIR/root + DIR/kubelet
 //	memsnap-gen --serve /dev/shm/node                      # serve DIR/kubelet on 127.0.0.1
+//	memsnap-gen --serve DIR --addr 192.0.2.11:10250 --tls  # as a kubelet would: HTTPS on the node's IP
 //
 // --serve prints the memsnap-collect arguments for the tree on its first
 // line (--host-root, --kubelet, --pprof per agent) and serves until
-// SIGINT/SIGTERM.
+// SIGINT/SIGTERM. With --tls it serves HTTPS with --tls-cert/--tls-key, or
+// with a self-signed certificate it writes as DIR/kubelet-serving.{crt,key};
+// --fault MODE[:PATH] (repeatable) makes it misbehave like a broken kubelet
+// (hang, reset, 500, slow; see nodegen.Fault).
 package main
 
 import (
 	"bufio"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
@@ -37,6 +42,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var opt nodegen.Options
 	var cg, out, hostTree, serve string
+	var so serveOptions
 	fs.IntVar(&opt.Pods, "pods", 250, "pods on the node")
 	fs.IntVar(&opt.ContainersPerPod, "containers-per-pod", 3, "containers per pod (the sandbox comes on top)")
 	fs.StringVar(&cg, "cgroup", "v2", "cgroup version holding the memory controller: v1 or v2")
@@ -46,11 +52,30 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&out, "o", "", "output bundle (.tar.gz); \"-\" = stdout")
 	fs.StringVar(&hostTree, "host-tree", "", "write the node as a host tree for memsnap-collect into this new directory instead of a bundle")
 	fs.StringVar(&serve, "serve", "", "serve the kubelet of a host tree written by --host-tree on 127.0.0.1 until interrupted")
+	fs.StringVar(&so.addr, "addr", "127.0.0.1:0", "--serve: listen address (host:port)")
+	fs.BoolVar(&so.tls, "tls", false, "--serve: HTTPS, as a kubelet serves")
+	fs.StringVar(&so.certFile, "tls-cert", "", "--serve --tls: serving certificate (default: a self-signed one written as DIR/kubelet-serving.crt)")
+	fs.StringVar(&so.keyFile, "tls-key", "", "--serve --tls: the certificate's key (default: DIR/kubelet-serving.key)")
+	fs.Func("fault", "--serve: misbehave on requests (MODE[:PATH], MODE one of hang, reset, 500, slow; repeatable)", func(v string) error {
+		f, err := nodegen.ParseFault(v)
+		if err == nil {
+			so.faults = append(so.faults, f)
+		}
+		return err
+	})
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if serve != "" {
-		if err := serveTree(serve, opt, stdout); err != nil {
+		if (so.certFile == "") != (so.keyFile == "") || (so.certFile != "" && !so.tls) {
+			fmt.Fprintln(stderr, "memsnap-gen: --tls-cert and --tls-key go together, with --tls")
+			return 2
+		}
+		stop := make(chan struct{})
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+		go func() { <-sig; close(stop) }()
+		if err := serveTree(serve, opt, so, stdout, stop); err != nil {
 			fmt.Fprintln(stderr, "memsnap-gen:", err)
 			return 1
 		}
@@ -83,34 +108,72 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// serveTree serves dir's kubelet answers until SIGINT/SIGTERM, after
+type serveOptions struct {
+	addr              string
+	tls               bool
+	certFile, keyFile string
+	faults            []nodegen.Fault
+}
+
+// serveTree serves dir's kubelet answers until stop is closed, after
 // printing the memsnap-collect arguments that read the tree. opt supplies
 // the number of heap profiles (--host-tree wrote that many).
-func serveTree(dir string, opt nodegen.Options, stdout io.Writer) error {
+func serveTree(dir string, opt nodegen.Options, so serveOptions, stdout io.Writer, stop <-chan struct{}) error {
 	h, closer, err := nodegen.KubeletHandler(dir)
 	if err != nil {
 		return err
 	}
 	defer closer.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	host, _, err := net.SplitHostPort(so.addr)
+	if err != nil {
+		return fmt.Errorf("--addr %s: %v", so.addr, err)
+	}
+	var tlsConfig *tls.Config
+	if so.tls {
+		if so.certFile == "" {
+			so.certFile, so.keyFile = filepath.Join(dir, "kubelet-serving.crt"), filepath.Join(dir, "kubelet-serving.key")
+			if err := nodegen.WriteSelfSignedCert(so.certFile, so.keyFile, host); err != nil {
+				return err
+			}
+		}
+		cert, err := tls.LoadX509KeyPair(so.certFile, so.keyFile)
+		if err != nil {
+			return fmt.Errorf("--tls-cert %s / --tls-key %s: %v", so.certFile, so.keyFile, err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	ln, err := net.Listen("tcp", so.addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	stopped := make(chan struct{})
+	srv := &http.Server{Handler: nodegen.WithFaults(h, so.faults, stopped), ReadHeaderTimeout: 10 * time.Second,
+		// HTTP/1.1 only, as the kubelet's clients (API server proxy,
+		// collector) speak to it; the reset fault needs a hijackable
+		// connection.
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){}}
+	scheme := "http"
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
+		scheme = "https"
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
-	base := "http://" + ln.Addr().String()
+	base := scheme + "://" + ln.Addr().String()
 	args := []string{"--host-root", filepath.Join(dir, nodegen.HostRootDir), "--kubelet", base}
+	if tlsConfig != nil {
+		args = append(args, "--kubelet-ca", so.certFile)
+	}
 	for _, t := range nodegen.AgentTargets(opt) {
 		args = append(args, "--pprof", t+"="+base+"/"+nodegen.AgentsDir+"/"+t+"/debug/pprof/heap")
 	}
 	fmt.Fprintln(stdout, strings.Join(args, " "))
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	select {
-	case <-sig:
+	case <-stop:
+		close(stopped)
 		return srv.Close()
 	case err := <-done:
+		close(stopped)
 		return err
 	}
 }
