@@ -154,9 +154,11 @@ func TestFaultEndlessMetrics(t *testing.T) {
 	})
 	out := filepath.Join(t.TempDir(), "b.tar.gz")
 	start := time.Now()
-	// --timeout 12s gives each of the five endpoints a share of about 2.4 s
-	// plus what the quick ones before it leave; the whole run takes about
-	// 7 s. 90 s only stops a collector that ignores its shares.
+	// --timeout 12s: the endless answer is cut at its first share (about
+	// 5 s, what the quick endpoints before it left), dropped, /metrics/resource
+	// is fetched, then the endless one gets what is left and is kept as far
+	// as it got; the run takes about the 12 s. 90 s only stops a collector
+	// that ignores its shares.
 	rss, stderr := runBinary(t, 90*time.Second, "--host-root", h.Root, "--kubelet", srv.URL, "--cadvisor", "off",
 		"--timeout", "12s", "--deadline", "80s", "-o", out)
 	t.Logf("endless /metrics/cadvisor: peak RSS %d kB, %s, %d MiB served", rss, time.Since(start).Round(time.Millisecond), served.Load()>>20)
@@ -608,5 +610,41 @@ func TestFaultSIGKILLMidRun(t *testing.T) {
 	}
 	if hwm == 0 || hwm > rssBudgetKB {
 		t.Errorf("peak RSS %d kB, budget %d kB", hwm, rssBudgetKB)
+	}
+}
+
+// TestSlowEndpointTriedAgain: an answer that needs more than its first
+// share (a kubelet slow to build /pods) is dropped and fetched again after
+// the others, with the time they did not need, and arrives whole.
+func TestSlowEndpointTriedAgain(t *testing.T) {
+	h, k := fixture(t, 2, "cgroupfs", hostfixture.KubeletOptions{})
+	var calls atomic.Int32
+	const delay = 8 * time.Second // ~1.8× the first share of 20 s, ~0.6× the second
+	srv := faultKubelet(t, k, map[string]http.HandlerFunc{
+		"/pods": func(w http.ResponseWriter, r *http.Request) {
+			calls.Add(1)
+			select {
+			case <-time.After(delay):
+				w.Write([]byte(`{"kind":"PodList","items":[]}`))
+			case <-r.Context().Done():
+			}
+		},
+	})
+	o := testOptions(t, h, k)
+	o.KubeletURL = srv.URL
+	o.Timeout, o.Deadline = 20*time.Second, 2*time.Minute
+	if code := Run(context.Background(), o); code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	rb := readBundle(t, o.Output)
+	s := rb.source(t, "kubelet")
+	if got := string(rb.files[bundle.KubeletPods]); got != `{"kind":"PodList","items":[]}` {
+		t.Errorf("pods.json = %q, want the whole answer (kubelet: %s %q)", got, s.Status, s.Error)
+	}
+	if strings.Contains(s.Error, "/pods") {
+		t.Errorf("kubelet source reports /pods: %q", s.Error)
+	}
+	if n := calls.Load(); n != 2 {
+		t.Errorf("/pods asked %d times, want 2 (cut at its first share, then again)", n)
 	}
 }

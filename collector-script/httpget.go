@@ -130,7 +130,7 @@ func get(ctx context.Context, client *http.Client, token, url string, s *sink, n
 		if errors.As(err, &ue) {
 			err = ue.Err // it would repeat the method and URL
 		}
-		if cause := context.Cause(ctx); errors.Is(cause, errShareSpent) {
+		if cause := shareCause(ctx); cause != nil {
 			err = cause
 		}
 		return fmt.Errorf("GET %s: %w", url, err)
@@ -140,60 +140,19 @@ func get(ctx context.Context, client *http.Client, token, url string, s *sink, n
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
 		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, strings.TrimSpace(string(b)))
 	}
-	var body io.Reader = resp.Body
-	var cut *shareCut
-	if k == text {
-		// A text answer cut at its time share is still worth keeping (the
-		// analyzer reads a cut metrics page up to its last whole line); a
-		// cut heap profile is not, so binary answers fail instead.
-		cut = &shareCut{r: resp.Body, ctx: ctx}
-		body = cut
-	}
-	if err := s.copy(name, body, k, limit); err != nil {
-		if cause := context.Cause(ctx); errors.Is(cause, errShareSpent) {
+	// A text answer cut at its last time share is still worth keeping (the
+	// analyzer reads a cut metrics page up to its last whole line); a cut
+	// heap profile is not, so binary answers fail instead.
+	cut := &shareCut{r: resp.Body, ctx: ctx, keep: k == text}
+	if err := s.copy(name, cut, k, limit); err != nil {
+		if cause := shareCause(ctx); cause != nil {
 			err = cause // clearer than the transport's "context deadline exceeded"
 		}
 		return fmt.Errorf("GET %s: %w", url, err)
 	}
-	if cut != nil && cut.cut {
+	if cut.cut {
 		s.markTruncated()
 		return fmt.Errorf("GET %s: %w; the %d bytes read so far are kept", url, context.Cause(ctx), cut.n)
 	}
 	return nil
-}
-
-// errShareSpent is the cause of an endpoint's context when its share of
-// the source's time is used up.
-var errShareSpent = errors.New("cut at its share of --timeout")
-
-// endpointShare gives the next of left endpoints its share of what remains
-// of the source's --timeout: an even split, so one slow or endless answer
-// costs at most its share and every endpoint after it still runs; time an
-// endpoint leaves unused passes on to the ones after it.
-func endpointShare(ctx context.Context, left int) (context.Context, context.CancelFunc) {
-	dl, ok := ctx.Deadline()
-	if !ok || left <= 1 {
-		return context.WithCancel(ctx)
-	}
-	share := time.Until(dl) / time.Duration(left)
-	return context.WithTimeoutCause(ctx, share, fmt.Errorf("%w (%s)", errShareSpent, share.Round(time.Millisecond)))
-}
-
-// shareCut ends a body at EOF when the endpoint's share is spent (not when
-// the source as a whole is stopped), so what arrived in time is kept.
-type shareCut struct {
-	r   io.Reader
-	ctx context.Context
-	n   int64
-	cut bool
-}
-
-func (c *shareCut) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	if err != nil && err != io.EOF && errors.Is(context.Cause(c.ctx), errShareSpent) {
-		c.cut = true
-		return n, io.EOF
-	}
-	return n, err
 }

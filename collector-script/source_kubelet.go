@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"strconv"
@@ -81,26 +82,27 @@ func collectKubelet(ctx context.Context, c *collection, s *sink) error {
 		return nil
 	}
 	base := strings.TrimSuffix(c.opt.KubeletURL, "/")
-	for i, e := range kubeletEndpoints {
-		if ctx.Err() != nil {
-			return context.Cause(ctx)
-		}
-		if c.dry != nil {
+	if c.dry != nil {
+		for _, e := range kubeletEndpoints {
 			c.dry.action(s.name, "GET %s%s", base, e.path)
-			continue
 		}
-		ectx, cancel := endpointShare(ctx, len(kubeletEndpoints)-i)
-		err := get(ectx, client, token, base+e.path, s, e.name, text, e.limit)
-		cancel()
-		if err != nil {
-			s.fail("%v", err)
-			continue
-		}
-		c.mu.Lock()
-		c.kubeletOK = true
-		c.mu.Unlock()
+		return nil
 	}
-	return nil
+	errs, stopped := fetchShared(ctx, len(kubeletEndpoints), func(ctx context.Context, i int) error {
+		e := kubeletEndpoints[i]
+		return get(ctx, client, token, base+e.path, s, e.name, text, e.limit)
+	})
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			c.mu.Lock()
+			c.kubeletOK = true
+			c.mu.Unlock()
+		case !errors.Is(err, errNotStarted):
+			s.fail("%v", err)
+		}
+	}
+	return stopped
 }
 
 // kubeletLog copies the kubelet's log tail: from the journal when journald

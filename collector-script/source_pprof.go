@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -65,43 +66,45 @@ type targetJSON struct {
 }
 
 func collectPprof(ctx context.Context, c *collection, s *sink) error {
-	targets := c.opt.Pprof
-	client := newHTTPClient(nil)
-	// The kubelet's own heap comes last and gets a share too.
-	for i, t := range targets {
-		if ctx.Err() != nil {
-			return context.Cause(ctx)
-		}
-		tctx, cancel := endpointShare(ctx, len(targets)+1-i)
-		err := fetchProfile(tctx, c, s, client, "", t)
-		cancel()
-		if err != nil {
-			s.fail("%s: %v", t.Name, err)
-		}
+	targets := append([]pprofTarget(nil), c.opt.Pprof...)
+	clients := make([]*http.Client, len(targets))
+	tokens := make([]string, len(targets))
+	plain := newHTTPClient(nil)
+	for i := range targets {
+		clients[i] = plain
 	}
-	// The kubelet's own heap, when its API answered at all: a kubelet that
-	// hung for the kubelet source would cost a second --timeout here.
+	// The kubelet's own heap comes last, when its API answered at all: a
+	// kubelet that hung for the kubelet source would cost a second
+	// --timeout here.
 	c.mu.Lock()
 	kubeletOK := c.kubeletOK
 	c.mu.Unlock()
+	kubeletHeap := -1
 	if c.opt.KubeletURL == "off" || (!kubeletOK && c.dry == nil) {
 		s.skip("kubelet heap: kubelet API not reachable")
-		return nil
+	} else if kc, token, err := c.kubeletClient(); err == nil {
+		t := pprofTarget{Name: "kubelet", URL: strings.TrimSuffix(c.opt.KubeletURL, "/") + "/debug/pprof/heap"}
+		if pid, _ := c.host.FindProcess("kubelet"); pid != "" {
+			t.PID, _ = strconv.Atoi(pid)
+		}
+		kubeletHeap = len(targets)
+		targets, clients, tokens = append(targets, t), append(clients, kc), append(tokens, token)
 	}
-	kc, token, err := c.kubeletClient()
-	if err != nil {
-		return nil
+	errs, stopped := fetchShared(ctx, len(targets), func(ctx context.Context, i int) error {
+		return fetchProfile(ctx, c, s, clients[i], tokens[i], targets[i])
+	})
+	for i, err := range errs {
+		switch {
+		case err == nil || errors.Is(err, errNotStarted):
+		case i == kubeletHeap:
+			// Profiling is off on most kubelets (enableProfilingHandler) or
+			// needs nodes/proxy: a note, not a failure of the explicit targets.
+			s.skip("kubelet heap: %v", err)
+		default:
+			s.fail("%s: %v", targets[i].Name, err)
+		}
 	}
-	t := pprofTarget{Name: "kubelet", URL: strings.TrimSuffix(c.opt.KubeletURL, "/") + "/debug/pprof/heap"}
-	if pid, _ := c.host.FindProcess("kubelet"); pid != "" {
-		t.PID, _ = strconv.Atoi(pid)
-	}
-	if err := fetchProfile(ctx, c, s, kc, token, t); err != nil {
-		// Profiling is off on most kubelets (enableProfilingHandler) or
-		// needs nodes/proxy: a note, not a failure of the explicit targets.
-		s.skip("kubelet heap: %v", err)
-	}
-	return nil
+	return stopped
 }
 
 // fetchProfile stores the heap profile bytes untouched, then target.json.
@@ -116,6 +119,9 @@ func fetchProfile(ctx context.Context, c *collection, s *sink, client *http.Clie
 	started := time.Now()
 	dir := path.Join(bundle.PprofDir, t.Name)
 	err := get(ctx, client, token, t.URL, s, path.Join(dir, bundle.PprofHeapFile), binary, capProfile)
+	if errors.Is(err, errFirstShare) {
+		return err // tried again; target.json is written once, by the last try
+	}
 	tj := targetJSON{
 		Name: t.Name, URL: redactURL(t.URL), PID: t.PID,
 		Started: started.UTC().Format(time.RFC3339), DurationMS: time.Since(started).Milliseconds(),
