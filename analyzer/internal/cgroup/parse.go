@@ -49,19 +49,20 @@ func parseKeyed(r io.Reader, file string, maxKeys int) (map[string]int64, []Prob
 			ps.add(sc.n, "line longer than %d bytes skipped", maxLine)
 			continue
 		}
-		f := bytes.Fields(sc.line)
-		if len(f) == 0 {
+		k, v, nf := twoFields(sc.line)
+		if nf == 0 {
 			continue
 		}
-		if len(f) != 2 {
-			ps.add(sc.n, "want \"key value\", got %d fields", len(f))
+		if nf != 2 {
+			ps.add(sc.n, "want \"key value\", got %d fields", nf)
 			continue
 		}
-		key := string(f[0])
+		f := [2][]byte{k, v}
 		if !validKey(f[0]) {
-			ps.add(sc.n, "invalid key %.40q", key)
+			ps.add(sc.n, "invalid key %.40q", f[0])
 			continue
 		}
+		key := keys.intern(f[0])
 		n, err := parseCounter(f[1])
 		if err != nil {
 			ps.add(sc.n, "%s: invalid value %.40q", key, f[1])

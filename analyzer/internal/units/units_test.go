@@ -163,3 +163,16 @@ func TestHugeExponentRefused(t *testing.T) {
 		}
 	}
 }
+
+// The byte scan in front of the regexp may only skip inputs the regexp
+// would not match.
+func FuzzHugeExponentScan(f *testing.F) {
+	for _, s := range []string{`{"m": "1e1000000"}`, `"1E+0001234567"`, `1e999999`, `x e-00000001000000 y`, `name`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if hugeExponent.Match(data) && !exponentRun(data) {
+			t.Fatalf("%q: the regexp matches but the scan skipped it", data)
+		}
+	})
+}
