@@ -71,7 +71,8 @@ func Inspect(b *Bundle) InspectReport {
 		r.Totals.Files++
 		r.Totals.Bytes += *f.Bytes
 	}
-	for path, want := range b.manifestFiles {
+	for path, i := range b.manifestFiles {
+		want := b.manifest.Files[i]
 		if _, ok := b.Size(path); !ok {
 			r.Files = append(r.Files, InspectFile{Path: path, ManifestBytes: ptr(want.Bytes), Check: CheckMissing})
 		}
@@ -94,7 +95,7 @@ func Inspect(b *Bundle) InspectReport {
 func (b *Bundle) inspectFile(path string) InspectFile {
 	size, _ := b.Size(path)
 	f := InspectFile{Path: path, Bytes: ptr(size)}
-	want, listed := b.manifestFiles[path]
+	want, listed := b.manifestEntry(path)
 	if listed {
 		f.ManifestBytes = ptr(want.Bytes)
 	}

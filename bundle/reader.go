@@ -35,7 +35,7 @@ type Bundle struct {
 	level int             // wrappers opened so far (DESIGN §2 allows one)
 
 	manifest      *Manifest
-	manifestFiles map[string]FileEntry
+	manifestFiles map[string]int32 // path -> index in manifest.Files
 
 	inputDir *os.Root // directory input
 	tmpPath  string   // private temp area, created on first spill
@@ -190,7 +190,7 @@ func (b *Bundle) Open(path string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	want, ok := b.manifestFiles[path]
+	want, ok := b.manifestEntry(path)
 	if !ok || want.SHA256 == "" || e.cut {
 		return rc, nil
 	}
@@ -238,3 +238,12 @@ func (b *Bundle) Close() error {
 }
 
 var _ View = (*Bundle)(nil)
+
+// sharedPath finds path in the sorted file list and returns the list's copy.
+func (b *Bundle) sharedPath(path string) (string, bool) {
+	i := sort.SearchStrings(b.names, path)
+	if i < len(b.names) && b.names[i] == path {
+		return b.names[i], true
+	}
+	return "", false
+}

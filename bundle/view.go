@@ -75,3 +75,16 @@ func (m MapView) List(prefix string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// SharedPath returns the View's own copy of path when the View keeps one
+// (a *Bundle does: its sorted file list), else path itself. Parsers that cite
+// a file in thousands of values (the cgroup tree) store this copy instead of
+// a string of their own; at 1,000 pods the cited paths were 12 MB of heap.
+func SharedPath(v View, path string) string {
+	if s, ok := v.(interface{ sharedPath(string) (string, bool) }); ok {
+		if p, ok := s.sharedPath(path); ok {
+			return p
+		}
+	}
+	return path
+}

@@ -99,7 +99,7 @@ func Load(v bundle.View, version int) (*Tree, []Problem) {
 	for cg, rc := range raws {
 		n := t.node(cg)
 		n.Files = rc.files
-		normalise(n, rc, version)
+		normalise(v, n, rc, version)
 	}
 	for _, n := range t.Nodes {
 		slices.SortFunc(n.Children, func(a, b *Node) int { return strings.Compare(a.Path, b.Path) })

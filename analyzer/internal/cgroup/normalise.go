@@ -1,8 +1,10 @@
 package cgroup
 
+import "github.com/memsnap/memsnap/bundle"
+
 // normalise fills n's typed fields from the raw files of its directory,
 // following how runc and cAdvisor read each version (DOMAIN §2.1).
-func normalise(n *Node, rc *rawCgroup, version int) {
+func normalise(v bundle.View, n *Node, rc *rawCgroup, version int) {
 	n.version = version
 	n.Stat = rc.keyed["memory.stat"]
 	n.PSI = rc.psi
@@ -12,7 +14,7 @@ func normalise(n *Node, rc *rawCgroup, version int) {
 			n.Procs = []int{} // present and empty differs from absent
 		}
 	}
-	r := &reader{n: n, rc: rc}
+	r := &reader{v: v, n: n, rc: rc}
 	switch version {
 	case 1:
 		normaliseV1(n, r)
@@ -141,6 +143,7 @@ func addSat(a, b int64) int64 {
 
 // reader turns raw file contents into cited Values.
 type reader struct {
+	v  bundle.View
 	n  *Node
 	rc *rawCgroup
 	// files holds the bundle path of each file cited so far: every Value
@@ -159,7 +162,7 @@ func (r *reader) file(base string) string {
 			return f.path
 		}
 	}
-	p := r.n.Dir + base
+	p := bundle.SharedPath(r.v, r.n.Dir+base)
 	r.files = append(r.files, citedFile{base, p})
 	return p
 }

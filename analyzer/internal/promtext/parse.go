@@ -48,6 +48,8 @@ type parser struct {
 	lastFamily *Family
 
 	intern    map[string]string
+	sets      map[string]Labels // label sets handed out, see labelSet
+	setKey    []byte
 	scratch   Labels // labels of the line being parsed
 	unescaped []byte // a label value with escapes resolved
 
@@ -61,6 +63,7 @@ func parse(r io.Reader, keep func(string) bool, maxSeries int) (*Metrics, []Prob
 		maxSeries: maxSeries,
 		m:         &Metrics{Families: map[string]*Family{}},
 		intern:    map[string]string{},
+		sets:      map[string]Labels{},
 	}
 	lr := textline.New(r, MaxLineBytes)
 	for {

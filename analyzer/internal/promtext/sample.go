@@ -2,10 +2,12 @@ package promtext
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // parseSample reads one sample line of the text format (version 0.0.4, as
@@ -44,11 +46,42 @@ func (p *parser) parseSample(line, name []byte) (Sample, error) {
 		return Sample{}, fmt.Errorf("spurious text after the sample: %q", clip(rest))
 	}
 	if len(p.scratch) > 0 {
-		s.Labels = make(Labels, len(p.scratch))
-		copy(s.Labels, p.scratch)
-		sortLabels(s.Labels)
+		s.Labels = p.labelSet()
 	}
 	return s, nil
+}
+
+// labelSet returns p.scratch sorted, as a slice shared with every earlier
+// sample of this parse that has the same label set: cAdvisor writes each
+// container's identity labels on ~20 memory families, and one copy of the
+// set is enough (at 1,000 pods the per-sample copies were 16 MB of the live
+// heap). Label strings come from p.str, so equal sets hold the same string
+// data; the key is those strings' addresses and lengths, which are equal
+// only for equal contents. Sets are never modified once returned.
+func (p *parser) labelSet() Labels {
+	sortLabels(p.scratch)
+	k := p.setKey[:0]
+	for _, l := range p.scratch {
+		k = appendStringID(k, l.Name)
+		k = appendStringID(k, l.Value)
+	}
+	p.setKey = k
+	if ls, ok := p.sets[string(k)]; ok {
+		return ls
+	}
+	ls := make(Labels, len(p.scratch))
+	copy(ls, p.scratch)
+	if p.sets == nil {
+		p.sets = map[string]Labels{}
+	}
+	p.sets[string(k)] = ls
+	return ls
+}
+
+// appendStringID appends the address and length of s's bytes.
+func appendStringID(k []byte, s string) []byte {
+	k = binary.LittleEndian.AppendUint64(k, uint64(uintptr(unsafe.Pointer(unsafe.StringData(s)))))
+	return binary.LittleEndian.AppendUint64(k, uint64(len(s)))
 }
 
 // parseLabels reads `name="value",…}` into p.scratch and returns what
