@@ -96,10 +96,11 @@ e2e-clean:
 	cd e2e && $(GO) run ./cmd/e2e-clean
 
 # Go benchmarks, then the side-by-side CPU/RSS comparison against tar on
-# generated nodes (MEMSNAP_BENCH_SIZES, MEMSNAP_BENCH_RUNS); see docs/performance.md.
+# generated nodes (MEMSNAP_BENCH_SIZES, MEMSNAP_BENCH_RUNS), and 100 nodes in
+# one report (MEMSNAP_BENCH_CLUSTER, 0 skips it); see docs/performance.md.
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./bundle/ ./analyzer/internal/cgroup/ ./analyzer/internal/promtext/ ./analyzer/internal/agentlog/ ./analyzer/internal/oomlog/ ./collector-script/internal/redact/
-	bash scripts/bench.sh
+	MEMSNAP_BENCH_CLUSTER=$${MEMSNAP_BENCH_CLUSTER:-100} bash scripts/bench.sh
 
 samples:
 	$(GO) run ./samples/internal/gen -o samples

@@ -20,6 +20,8 @@
 #   MEMSNAP_BENCH_MULTI=4 MEMSNAP_BENCH_MULTI_PODS=100
 #                                           several bundles in one analyze:
 #                                           --jobs 1 against the default
+#   MEMSNAP_BENCH_CLUSTER=100 MEMSNAP_BENCH_CLUSTER_PODS=250 MEMSNAP_BENCH_CLUSTER_RUNS=3
+#                                           a cluster in one report (0 = off)
 #   MEMSNAP_BENCH_BASELINE=DIR              also run DIR/memsnap (HTML) and
 #       DIR/memsnap-collect, built from an older commit, interleaved with the
 #       others, and print their medians and the speed-up ("before/after"):
@@ -72,16 +74,18 @@ median() { # column of file
 printf '%s\n' "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo), $(uname -r), $(go version | awk '{print $3}')"
 printf '%s\n' "bundles: memsnap-gen --containers-per-pod 3 --cgroup $cg --driver $driver --seed 1; medians of $runs interleaved runs"
 echo "analyzer (tar.gz -> report), CPU seconds and peak RSS MB:"
-printf '%-6s %9s %9s | %8s %8s %8s | %6s %6s | %8s %8s %8s | %9s %9s\n' \
-	pods bundle_MB raw_MB tar_cpu html_cpu json_cpu html_x json_x tar_MB html_MB json_MB html_size json_size
+printf '%-6s %9s %9s | %8s %8s %8s %8s | %6s %6s %6s %6s | %8s %8s %8s | %9s %9s\n' \
+	pods bundle_MB raw_MB tar_cpu gz_cpu html_cpu json_cpu html_x json_x html_gz json_gz tar_MB html_MB json_MB html_size json_size
 
 for pods in $sizes; do
 	b="$work/node-$pods.tar.gz"
 	"$bin/memsnap-gen" --pods "$pods" --containers-per-pod 3 --cgroup "$cg" --driver "$driver" --seed 1 -o "$b" 2>/dev/null
-	rm -f "$work"/{tar,html,json,basehtml}-"$pods"
+	rm -f "$work"/{tar,gz,html,json,basehtml}-"$pods"
 	for _ in $(seq "$runs"); do
 		rm -rf "$work/x" && mkdir "$work/x"
 		measure "tar-$pods" tar -xzf "$b" -C "$work/x"
+		# The floor: every byte must be inflated (stdout goes to /dev/null).
+		measure "gz-$pods" gzip -dc "$b"
 		measure "html-$pods" "$bin/memsnap" analyze --format html --now 2026-11-23T10:00:00Z -o "$work/r.html" "$b"
 		measure "json-$pods" "$bin/memsnap" analyze --format json --now 2026-11-23T10:00:00Z -o "$work/r.json" "$b"
 		if [ -n "$base" ]; then
@@ -90,10 +94,10 @@ for pods in $sizes; do
 	done
 	raw=$(du -sb "$work/x" | awk '{print $1}')
 	rm -rf "$work/x"
-	t=$(median "$work/tar-$pods" 1) h=$(median "$work/html-$pods" 1) j=$(median "$work/json-$pods" 1)
-	printf '%-6s %9.1f %9.1f | %8.2f %8.2f %8.2f | %6.2f %6.2f | %8.0f %8.0f %8.0f | %8.2fM %8.2fM\n' \
+	t=$(median "$work/tar-$pods" 1) g=$(median "$work/gz-$pods" 1) h=$(median "$work/html-$pods" 1) j=$(median "$work/json-$pods" 1)
+	printf '%-6s %9.1f %9.1f | %8.2f %8.2f %8.2f %8.2f | %6.2f %6.2f %6.2f %6.2f | %8.0f %8.0f %8.0f | %8.2fM %8.2fM\n' \
 		"$pods" "$(calc "$(stat -c %s "$b") / 1048576")" "$(calc "$raw / 1048576")" \
-		"$t" "$h" "$j" "$(calc "$h / $t")" "$(calc "$j / $t")" \
+		"$t" "$g" "$h" "$j" "$(calc "$h / $t")" "$(calc "$j / $t")" "$(calc "$h / $g")" "$(calc "$j / $g")" \
 		"$(calc "$(median "$work/tar-$pods" 2) / 1024")" "$(calc "$(median "$work/html-$pods" 2) / 1024")" "$(calc "$(median "$work/json-$pods" 2) / 1024")" \
 		"$(calc "$(stat -c %s "$work/r.html") / 1048576")" "$(calc "$(stat -c %s "$work/r.json") / 1048576")"
 	if [ -n "$base" ]; then
@@ -173,6 +177,37 @@ if [ "$multi" -gt 1 ]; then
 	rm -f "${mb[@]}"
 fi
 
+# A cluster in one report (issue #17): one bundle of MEMSNAP_BENCH_CLUSTER_PODS
+# pods given MEMSNAP_BENCH_CLUSTER times to one memsnap analyze writing HTML
+# and JSON, default --jobs; wall time matters here (the budget is wall time on
+# 2 cores). Its anchor, interleaved: gzip -dc of the same bundle as many times
+# (the bytes that must be inflated). A 100-node run takes minutes: runs
+# default to 3 (MEMSNAP_BENCH_CLUSTER_RUNS), said in the output.
+cluster=${MEMSNAP_BENCH_CLUSTER:-0}
+cpods=${MEMSNAP_BENCH_CLUSTER_PODS:-250}
+cruns=${MEMSNAP_BENCH_CLUSTER_RUNS:-3}
+if [ "$cluster" -gt 0 ]; then
+	echo
+	echo "cluster: $cluster nodes x $cpods pods (one bundle given $cluster times), html+json in one memsnap analyze, medians of $cruns interleaved runs:"
+	cb="$work/cluster.tar.gz"
+	"$bin/memsnap-gen" --pods "$cpods" --containers-per-pod 3 --cgroup "$cg" --driver "$driver" --seed 1 -o "$cb" 2>/dev/null
+	cargs=()
+	for _ in $(seq "$cluster"); do cargs+=("$cb"); done
+	rm -f "$work"/cluster-{an,gz}
+	for _ in $(seq "$cruns"); do
+		measure cluster-gz sh -c 'b=$1; shift; for _ in "$@"; do gzip -dc "$b"; done' sh "$cb" "${cargs[@]}"
+		rm -rf "$work/cl"
+		measure cluster-an "$bin/memsnap" analyze --format html --format json --now 2026-11-23T10:00:00Z -o "$work/cl" "${cargs[@]}"
+	done
+	printf '%-8s %8s %8s %8s | %8s %8s | %9s %9s\n' nodes wall_s cpu_s rss_MB gz_cpu cpu_x html_size json_size
+	printf '%-8s %8.2f %8.2f %8.0f | %8.2f %8.2f | %8.2fM %8.2fM\n' "$cluster" \
+		"$(median "$work/cluster-an" 3)" "$(median "$work/cluster-an" 1)" "$(calc "$(median "$work/cluster-an" 2) / 1024")" \
+		"$(median "$work/cluster-gz" 1)" "$(calc "$(median "$work/cluster-an" 1) / $(median "$work/cluster-gz" 1)")" \
+		"$(calc "$(stat -c %s "$work/cl/memsnap-report.html") / 1048576")" "$(calc "$(stat -c %s "$work/cl/memsnap-report.json") / 1048576")"
+	echo "goals (#17): <= 60 s wall on 2 cores, peak RSS <= 400 MB whatever the number of nodes, HTML <= 5 MB"
+	rm -rf "$cb" "$work/cl"
+fi
+
 echo
 if [ -s "$work/html-100" ] && [ -s "$work/html-1000" ]; then
 	for f in html json collect; do
@@ -181,5 +216,6 @@ if [ -s "$work/html-100" ] && [ -s "$work/html-1000" ]; then
 			"$(calc "$(median "$work/$f-1000" 2) / $(median "$work/$f-100" 2)")"
 	done
 	echo "budgets (DESIGN §5): analyze CPU <= 2x tar -xzf and RSS <= 200 MB at 250 pods, growth 100 -> 1000 <= x12;"
+	echo "goals (#17): 1,000 pods CPU <= 2x gzip -dc (html_gz, json_gz), peak RSS <= 150 MB; 250 pods <= 1.2x tar -xzf"
 	echo "                     collect CPU <= 1.5x tar -czf, RSS <= 30 MB at every size"
 fi
