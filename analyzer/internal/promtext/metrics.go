@@ -75,8 +75,50 @@ type Family struct {
 	Type    string // counter, gauge, histogram, summary, untyped; "" when no # TYPE line
 	Samples []Sample
 
-	byID        map[string][]int
-	byContainer map[[3]string][]int
+	byID        seriesIndex[string]
+	byContainer seriesIndex[[3]string]
+}
+
+// seriesIndex maps a key to the positions of its samples. Nearly every key
+// has one sample, held in one without a slice of its own; only keys with
+// several (families with extra dimensions) get a list in more. At 1,000 pods
+// a []int per key was 14 MB of the live heap.
+type seriesIndex[K comparable] struct {
+	one  map[K]int32
+	more map[K][]int32 // every position, in input order, when there are several
+}
+
+func (x *seriesIndex[K]) add(k K, i int32) {
+	if l, ok := x.more[k]; ok {
+		x.more[k] = append(l, i)
+		return
+	}
+	if j, ok := x.one[k]; ok {
+		if x.more == nil {
+			x.more = map[K][]int32{}
+		}
+		x.more[k] = []int32{j, i}
+		return
+	}
+	if x.one == nil {
+		x.one = map[K]int32{}
+	}
+	x.one[k] = i
+}
+
+// pick returns copies of k's samples, in input order.
+func (x *seriesIndex[K]) pick(k K, samples []Sample) []Sample {
+	if l, ok := x.more[k]; ok {
+		out := make([]Sample, len(l))
+		for i, j := range l {
+			out[i] = samples[j]
+		}
+		return out
+	}
+	if j, ok := x.one[k]; ok {
+		return []Sample{samples[j]}
+	}
+	return nil
 }
 
 // Metrics holds the kept families of one exposition.
@@ -124,7 +166,7 @@ func (m *Metrics) ByCgroup(family, id string) []Sample {
 	if f == nil {
 		return nil
 	}
-	return f.pick(f.byID[id])
+	return f.byID.pick(id, f.Samples)
 }
 
 // ValueByCgroup returns the value of the family's first series for cgroup id.
@@ -143,35 +185,24 @@ func (m *Metrics) ForContainer(family, namespace, pod, container string) []Sampl
 	if f == nil {
 		return nil
 	}
-	return f.pick(f.byContainer[[3]string{namespace, pod, container}])
-}
-
-func (f *Family) pick(idx []int) []Sample {
-	if len(idx) == 0 {
-		return nil
-	}
-	out := make([]Sample, len(idx))
-	for i, j := range idx {
-		out[i] = f.Samples[j]
-	}
-	return out
+	return f.byContainer.pick([3]string{namespace, pod, container}, f.Samples)
 }
 
 // index builds the lookup tables once, after parsing, so that rules may read
 // a Metrics from several goroutines.
 func (f *Family) index() {
-	f.byID = make(map[string][]int)
-	f.byContainer = make(map[[3]string][]int)
+	f.byID = seriesIndex[string]{}
+	f.byContainer = seriesIndex[[3]string]{}
 	for i, s := range f.Samples {
 		if id, ok := s.Labels.Get("id"); ok {
-			f.byID[id] = append(f.byID[id], i)
+			f.byID.add(id, int32(i))
 		}
 		ns, okNS := s.Labels.Get("namespace")
 		pod, okPod := s.Labels.getEither("pod", "pod_name")
 		if okNS || okPod {
 			c, _ := s.Labels.getEither("container", "container_name")
 			k := [3]string{ns, pod, c}
-			f.byContainer[k] = append(f.byContainer[k], i)
+			f.byContainer.add(k, int32(i))
 		}
 	}
 }
