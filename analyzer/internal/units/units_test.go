@@ -167,7 +167,7 @@ func TestHugeExponentRefused(t *testing.T) {
 // The byte scan in front of the regexp may only skip inputs the regexp
 // would not match.
 func FuzzHugeExponentScan(f *testing.F) {
-	for _, s := range []string{`{"m": "1e1000000"}`, `"1E+0001234567"`, `1e999999`, `x e-00000001000000 y`, `name`} {
+	for _, s := range []string{`{"m": "1e1000000"}`, `"1E+0001234567"`, `1e999999`, `x e-00000001000000 y`, `name`, `"ab3e1234567c"`, `[-.5e+1234567]`, `'1.e9999999'`, "\v1e1234567\v"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -175,4 +175,19 @@ func FuzzHugeExponentScan(f *testing.F) {
 			t.Fatalf("%q: the regexp matches but the scan skipped it", data)
 		}
 	})
+}
+
+// A hexadecimal ID with "e" and seven digits in it is not a number: the scan
+// must not send such text to the regexp.
+func TestExponentRunSkipsHexIDs(t *testing.T) {
+	for _, s := range []string{`"containerID": "containerd://ab3e1234567cdef"`, `"id": "e12345678f"`} {
+		if exponentRun([]byte(s)) {
+			t.Errorf("exponentRun(%s) = true", s)
+		}
+	}
+	for _, s := range []string{`"1e1234567"`, `[2.5E-01234567,`, `x: -e9999999`} {
+		if !exponentRun([]byte(s)) {
+			t.Errorf("exponentRun(%s) = false", s)
+		}
+	}
 }
