@@ -57,7 +57,9 @@ func (s *Snapshot) buildPods() {
 			}
 			switch ref.Level {
 			case podpath.LevelPod:
-				p.Cgroup = n
+				if ref.Child == "" { // not CRI-O's conmon cgroup inside it
+					p.Cgroup = n
+				}
 			case podpath.LevelContainer:
 				c := &Container{Pod: p, ID: ref.ContainerID, Cgroup: n, PIDs: n.Procs}
 				p.Containers = append(p.Containers, c)
