@@ -167,6 +167,7 @@ func addSnapshot(doc *schema.Document, snap *snapshot.Snapshot, opts Options) {
 			findings = append(findings, f)
 		}
 	}
+	looseEvidence(findings, snap.View)
 	doc.Findings = append(doc.Findings, findings...)
 	doc.Bundles = append(doc.Bundles, bundleEntry(snap))
 	doc.OOMEvents = append(doc.OOMEvents, oomEvents(snap)...)
@@ -221,5 +222,22 @@ func finish(doc *schema.Document) {
 func ensure[T any](s *[]T) {
 	if *s == nil {
 		*s = []T{}
+	}
+}
+
+// looseEvidence names, in evidence read from a loose input, the file the
+// customer sent instead of the bundle path it was read as.
+func looseEvidence(findings []schema.Finding, v any) {
+	lv, ok := v.(interface{ LooseSource(string) (string, bool) })
+	if !ok {
+		return
+	}
+	for i := range findings {
+		for j := range findings[i].Evidence {
+			e := &findings[i].Evidence[j]
+			if src, ok := lv.LooseSource(e.File); ok {
+				e.File = src
+			}
+		}
 	}
 }
