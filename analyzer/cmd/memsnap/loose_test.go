@@ -256,3 +256,24 @@ func cadvisorValues(t *testing.T, text, family string) map[string]float64 {
 	}
 	return out
 }
+
+// TestLooseOOMFromPodStatus: kubectl-only evidence (a pod list) still shows
+// the OOM kill, from lastState.terminated.reason, citing the file sent.
+func TestLooseOOMFromPodStatus(t *testing.T) {
+	dir := t.TempDir()
+	data, _ := os.ReadFile(testcorpus.Path(t, "kubectl", "get-pods-json-minikube-job-oomkilled.json"))
+	os.WriteFile(filepath.Join(dir, "attachment-1"), data, 0o644)
+	doc := analyzeJSON(t, dir)
+	found := false
+	for _, f := range doc.Findings {
+		if f.Rule == "oom-kill" {
+			found = true
+			if len(f.Evidence) == 0 || f.Evidence[0].File != "attachment-1" {
+				t.Errorf("evidence %+v does not cite attachment-1", f.Evidence)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no oom-kill finding from the pod status: %+v", doc.Findings)
+	}
+}

@@ -220,10 +220,10 @@ func NodeFromObjects(objs []json.RawMessage, path string) (*Node, error) {
 // events` / a `describe` Events section). Object is "kind/name".
 type Event struct {
 	Namespace, Object, Type, Reason, Message, Source string
-	Count                                        int32
-	Time                                         time.Time
-	File                                         string // where it was read
-	Line                                         int    // 1-based, for text; 0 for JSON/YAML
+	Count                                            int32
+	Time                                             time.Time
+	File                                             string // where it was read
+	Line                                             int    // 1-based, for text; 0 for JSON/YAML
 }
 
 // EventsFromObjects converts decoded Event objects.

@@ -37,7 +37,7 @@ func (s *Snapshot) buildKubeObjects() {
 			return err
 		}
 		pl, err := kube.PodsFromObjects(objs, kubePods)
-		s.mergePods(pl)
+		s.mergePods(pl, kubePods)
 		return err
 	})
 	s.parse(kubeEvents, func(r io.Reader) error {
@@ -76,7 +76,7 @@ func (s *Snapshot) buildKubeObjects() {
 					return err
 				}
 				pl, err := kube.PodsFromObjects(objs, lf.Path)
-				s.mergePods(pl)
+				s.mergePods(pl, lf.Path)
 				return err
 			})
 		case loose.Node:
@@ -127,12 +127,12 @@ func (s *Snapshot) buildKubeObjects() {
 	}
 }
 
-func (s *Snapshot) mergePods(pl *kube.PodList) {
+func (s *Snapshot) mergePods(pl *kube.PodList, file string) {
 	if pl == nil {
 		return
 	}
 	if s.PodList == nil {
-		s.PodList = pl
+		s.PodList, s.PodListFile = pl, file
 		return
 	}
 	s.PodList.Merge(pl)

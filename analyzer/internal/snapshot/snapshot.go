@@ -96,6 +96,7 @@ type Snapshot struct {
 	OOMEvents []*OOMEvent // sorted by time, then line
 
 	PodList      *kube.PodList
+	PodListFile  string // where the first pod list was read ("" = kubelet/pods.json)
 	PodsIndex    []kube.PodLogEntry
 	Summary      *kube.Summary
 	KubeNode     *kube.Node // kube/node.json, when in-cluster credentials allowed it
