@@ -34,6 +34,9 @@ type InspectReport struct {
 	Redactions    []Redaction   `json:"redactions"`
 	Warnings      []string      `json:"warnings"`
 	Problems      []Problem     `json:"problems"`
+	// Loose lists, for an input that is no bundle, what every file was taken
+	// as (or why it was ignored); absent for a bundle.
+	Loose []LooseFile `json:"loose_files,omitempty"`
 }
 
 // InspectFile is one file of the bundle or of its manifest.
@@ -65,7 +68,7 @@ func Inspect(b *Bundle) InspectReport {
 		r.Redactions = append(r.Redactions, m.Redactions...)
 		r.Warnings = append(r.Warnings, m.Warnings...)
 	}
-	for _, path := range b.List("") {
+	for _, path := range b.names { // the input's own files, not the loose view's synthetic paths
 		f := b.inspectFile(path)
 		r.Files = append(r.Files, f)
 		r.Totals.Files++
@@ -89,6 +92,7 @@ func Inspect(b *Bundle) InspectReport {
 		return r.Redactions[i].Rule < r.Redactions[j].Rule
 	})
 	r.Problems = b.Problems()
+	r.Loose = b.LooseFiles()
 	return r
 }
 

@@ -16,7 +16,9 @@ func (r InspectReport) WriteText(w io.Writer) error {
 	p := func(format string, args ...any) { fmt.Fprintf(tw, format, args...) }
 
 	p("bundle:\t%s\n", shown(r.Source))
-	if !r.Manifest {
+	if r.Loose != nil {
+		p("manifest:\tnone: loose files, each taken by its content (below)\n")
+	} else if !r.Manifest {
 		p("manifest:\tnone usable (see problems)\n")
 	} else {
 		c := r.Collector
@@ -61,6 +63,26 @@ func (r InspectReport) WriteText(w io.Writer) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if r.Loose != nil {
+		p("\nFILE\tTAKEN AS\tREAD AS\n")
+		for _, lf := range r.Loose {
+			what, as := lf.What, lf.Target
+			if lf.Kind == "" {
+				what, as = "ignored: "+lf.Reason, "-"
+			} else if as == "" {
+				as = "by kind (" + string(lf.Kind) + ")"
+			} else if lf.Reason != "" {
+				as = "ignored: " + lf.Reason
+			}
+			if lf.Compression != "" {
+				what += " (" + lf.Compression + ")"
+			}
+			p("%s\t%s\t%s\n", shown(lf.Path), shown(what), shown(as))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
 	}
 	for _, warn := range r.Warnings {
 		p("manifest warning: %s\n", shown(warn))

@@ -34,6 +34,9 @@ type Bundle struct {
 	names []string        // sorted keys of files, built once loading is done
 	level int             // wrappers opened so far (DESIGN §2 allows one)
 
+	decompressed bool // the input was a compressed stream (a single .gz / .zst / .xz file)
+	loose        *looseIndex
+
 	manifest      *Manifest
 	manifestFiles map[string]int32 // path -> index in manifest.Files
 
@@ -97,6 +100,17 @@ func Open(ctx context.Context, path string, opts Options) (*Bundle, error) {
 	}
 	sort.Strings(b.names)
 	b.loadManifest()
+	if b.manifest == nil && !b.hasBundleLayout() {
+		b.buildLoose()
+		// Loose files never have a manifest: that is no problem to report.
+		b.mu.Lock()
+		delete(b.problems, Problem{Path: ManifestPath, Message: msgNoManifest})
+		b.mu.Unlock()
+		if err := b.looseUnusable(); err != nil {
+			b.Close()
+			return nil, fmt.Errorf("%s: %w", b.label, err)
+		}
+	}
 	return b, nil
 }
 
@@ -186,6 +200,9 @@ func (b *Bundle) problem(path, format string, args ...any) {
 // Open implements View: the stream checks the file's sha256 against the
 // manifest when it reaches EOF.
 func (b *Bundle) Open(path string) (io.ReadCloser, error) {
+	if rc, ok, err := b.openLoose(path); ok {
+		return rc, err
+	}
 	rc, e, err := b.openRaw(path)
 	if err != nil {
 		return nil, err
@@ -199,6 +216,9 @@ func (b *Bundle) Open(path string) (io.ReadCloser, error) {
 
 // Size implements View.
 func (b *Bundle) Size(path string) (int64, bool) {
+	if n, ok := b.looseSize(path); ok {
+		return n, true
+	}
 	e, ok := b.files[path]
 	if !ok {
 		return 0, false
@@ -213,7 +233,7 @@ func (b *Bundle) List(prefix string) []string {
 	for ; i < len(b.names) && strings.HasPrefix(b.names[i], prefix); i++ {
 		out = append(out, b.names[i])
 	}
-	return out
+	return b.looseList(prefix, out)
 }
 
 // Close removes the private temp area. The Bundle must not be used afterwards.

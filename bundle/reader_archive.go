@@ -63,9 +63,15 @@ func identify(ctx context.Context, in io.Reader) (inputKind, archives.Decompress
 	case format != nil:
 		return 0, nil, nil, fmt.Errorf("unsupported format %s: %s", format.Extension(), acceptedFormats)
 	default:
-		return 0, nil, nil, fmt.Errorf("not an archive nor a directory: %s", acceptedFormats)
+		// Not an archive: a loose file (a kernel log, a pod list, …) that
+		// readArchive keeps as the input's only file.
+		return 0, nil, br, errNotArchive
 	}
 }
+
+// errNotArchive marks an input that is no archive at all: it is read as one
+// loose file (loose.go).
+var errNotArchive = fmt.Errorf("not an archive nor a directory: %s", acceptedFormats)
 
 const acceptedFormats = "a bundle is a .tar.gz/.tgz, .tar, .tar.xz, .tar.zst or .zip archive, or a directory"
 
@@ -125,6 +131,9 @@ func looksLikeTar(br *bufio.Reader) bool {
 // readArchive reads one archive input into the bundle.
 func (b *Bundle) readArchive(ctx context.Context, in io.Reader) error {
 	kind, dec, stream, err := identify(ctx, in)
+	if errors.Is(err, errNotArchive) && stream != nil {
+		return b.readSingle(ctx, stream)
+	}
 	if err != nil {
 		return err
 	}
@@ -149,6 +158,7 @@ func (b *Bundle) readArchive(ctx context.Context, in io.Reader) error {
 			return errNestedTwice
 		}
 		b.level++
+		b.decompressed = true
 		inner := &readErrRecorder{r: stream}
 		if err := b.readArchive(ctx, inner); err != nil {
 			if inner.err != nil && b.entries == 0 {

@@ -8,13 +8,15 @@ import (
 	"strings"
 )
 
+const msgNoManifest = "no manifest.json: analysed from the known paths"
+
 // loadManifest parses manifest.json, if any, and indexes its file list. A
 // bundle without a usable manifest is still analysed from the known paths
 // (DESIGN §2); the Problem says so.
 func (b *Bundle) loadManifest() {
 	rc, _, err := b.openRaw(ManifestPath)
 	if err != nil {
-		b.problem(ManifestPath, "no manifest.json: analysed from the known paths")
+		b.problem(ManifestPath, msgNoManifest)
 		return
 	}
 	defer rc.Close()

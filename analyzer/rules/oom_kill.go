@@ -13,7 +13,7 @@ import (
 var OOMKill = &Rule{
 	ID:       "oom-kill",
 	Severity: schema.Critical,
-	NeedsAny: []snapshot.Data{snapshot.DataKernelLog, snapshot.DataCgroups},
+	NeedsAny: []snapshot.Data{snapshot.DataKernelLog, snapshot.DataCgroups, snapshot.DataPods},
 	Doc: `A process was killed by the kernel's OOM killer
 What: a kernel OOM kill in logs/kernel.log, or a cgroup oom_kill counter (v1 memory.oom_control,
 v2 memory.events) above the kills the log shows (the log rotated). Each kill is attributed to its
@@ -94,6 +94,52 @@ func runOOMKill(p *Pass) {
 		case "pod":
 			f.References = append(f.References, "kubernetes/kubernetes#128339")
 		}
+		p.Report(f)
+	}
+	if !p.Snap.Has(snapshot.DataKernelLog) && !p.Snap.Has(snapshot.DataCgroups) {
+		oomFromAPI(p)
+	}
+}
+
+// oomFromAPI: without a kernel log or cgroup tree (kubectl-only evidence), an
+// OOM kill is still known from the pod status (lastState.terminated.reason
+// OOMKilled, set by the kubelet from the runtime's exit reason) and from
+// events: node-problem-detector's OOMKilling, the kubelet's SystemOOM
+// (kubernetes/kubernetes:pkg/kubelet/oom/oom_watcher_linux.go). Which limit
+// fired and what filled it cannot be said from these.
+func oomFromAPI(p *Pass) {
+	file := p.Snap.PodListFile
+	if file == "" {
+		file = "kubelet/pods.json"
+	}
+	for _, pod := range p.Snap.Pods {
+		for _, c := range pod.Containers {
+			if c.Spec == nil || c.Spec.LastTerminationReason != "OOMKilled" {
+				continue
+			}
+			f := schema.Finding{Severity: schema.Critical}
+			c.Fill(&f)
+			f.Title = "OOM kill (from the pod status; limit and filler unknown)"
+			f.Summary = fmt.Sprintf("Container %s was OOM-killed (restartCount %d). The pod status says so, but not which limit fired "+
+				"nor what filled the cgroup: the node's kernel log would (kubectl debug node/%s -it --image=busybox -- dmesg -T).",
+				f.Subject, c.Spec.RestartCount, p.Snap.NodeName)
+			f.Evidence = append(f.Evidence, schema.Evidence{File: file, Key: "lastState.terminated.reason",
+				Text: fmt.Sprintf("container %s: last termination OOMKilled, restartCount %d, limit %s", c.Name, c.Spec.RestartCount, bytesOrDash(c.Spec.MemoryLimit))})
+			f.Remediation = "Compare the container's limit with what it uses (kubectl top pod, the working set); collect the kernel log for the scope and filler."
+			f.References = []string{"kubernetes/kubernetes:pkg/kubelet/kuberuntime/kuberuntime_container.go"}
+			p.Report(f)
+		}
+	}
+	for _, e := range p.Snap.Events {
+		if e.Reason != "OOMKilling" && e.Reason != "SystemOOM" {
+			continue
+		}
+		f := schema.Finding{Severity: schema.Critical, Subject: "node:" + p.Snap.NodeName}
+		f.Title = "OOM kill reported by an event (" + e.Reason + ")"
+		f.Summary = fmt.Sprintf("Event %s from %s: %s", e.Reason, orDash(e.Source), e.Message)
+		f.Evidence = append(f.Evidence, schema.Evidence{File: e.File, Key: "line " + strconv.Itoa(e.Line), Text: e.Message})
+		f.Remediation = "A node-level (system) OOM: reserve memory for the system (kube-reserved/system-reserved) and set limits; the kernel log names the victim's cgroup."
+		f.References = []string{"kubernetes/node-problem-detector", "kubernetes/kubernetes:pkg/kubelet/oom/oom_watcher_linux.go"}
 		p.Report(f)
 	}
 }

@@ -203,6 +203,13 @@ type Workload struct {
 	Unlimited               bool   `json:"unlimited"`
 	RestartCount            *int32 `json:"restart_count,omitempty"`
 	LastTermination         string `json:"last_termination,omitempty"` // e.g. "OOMKilled"
+	// RSSBytes and CacheBytes are cAdvisor's / the summary's rss and page
+	// cache, present only when the input states them (kubectl-only
+	// evidence); Sources names, for each number not read from a cgroup file,
+	// the file and key it came from ("kubelet/summary.json pods[ns/p].memory.workingSetBytes").
+	RSSBytes   *int64            `json:"rss_bytes,omitempty"`
+	CacheBytes *int64            `json:"cache_bytes,omitempty"`
+	Sources    map[string]string `json:"sources,omitempty"`
 }
 
 // HeapProfile summarises one pprof heap profile.

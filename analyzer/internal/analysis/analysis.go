@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -167,10 +168,13 @@ func addSnapshot(doc *schema.Document, snap *snapshot.Snapshot, opts Options) {
 			findings = append(findings, f)
 		}
 	}
+	looseEvidence(findings, snap.View)
 	doc.Findings = append(doc.Findings, findings...)
 	doc.Bundles = append(doc.Bundles, bundleEntry(snap))
 	doc.OOMEvents = append(doc.OOMEvents, oomEvents(snap)...)
-	doc.Workloads = append(doc.Workloads, workloads(snap)...)
+	ws := workloads(snap)
+	looseWorkloads(ws, snap.View)
+	doc.Workloads = append(doc.Workloads, ws...)
 	doc.HeapProfiles = append(doc.HeapProfiles, heapProfiles(snap)...)
 	doc.Excerpts = append(doc.Excerpts, excerpts(snap, findings)...)
 }
@@ -221,5 +225,38 @@ func finish(doc *schema.Document) {
 func ensure[T any](s *[]T) {
 	if *s == nil {
 		*s = []T{}
+	}
+}
+
+// looseEvidence names, in evidence read from a loose input, the file the
+// customer sent instead of the bundle path it was read as.
+func looseEvidence(findings []schema.Finding, v any) {
+	lv, ok := v.(interface{ LooseSource(string) (string, bool) })
+	if !ok {
+		return
+	}
+	for i := range findings {
+		for j := range findings[i].Evidence {
+			e := &findings[i].Evidence[j]
+			if src, ok := lv.LooseSource(e.File); ok {
+				e.File = src
+			}
+		}
+	}
+}
+
+// looseWorkloads does for workloads' sources what looseEvidence does for evidence.
+func looseWorkloads(ws []schema.Workload, v any) {
+	lv, ok := v.(interface{ LooseSource(string) (string, bool) })
+	if !ok {
+		return
+	}
+	for i := range ws {
+		for k, src := range ws[i].Sources {
+			file, key, _ := strings.Cut(src, " ")
+			if orig, ok := lv.LooseSource(file); ok {
+				ws[i].Sources[k] = orig + " " + key
+			}
+		}
 	}
 }

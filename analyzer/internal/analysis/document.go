@@ -149,6 +149,10 @@ func workload(s *snapshot.Snapshot, p *snapshot.Pod, c *snapshot.Container) sche
 	} else {
 		w.WorkingSetReportedBytes = p.ReportedWorkingSet()
 	}
+	rep := p.Reported
+	if c != nil {
+		rep = c.Reported
+	}
 	if cg != nil {
 		w.Cgroup = cg.Path
 		w.UsageBytes = cv(cg.Usage)
@@ -163,6 +167,29 @@ func workload(s *snapshot.Snapshot, p *snapshot.Pod, c *snapshot.Container) sche
 			w.Unlimited = true
 		} else {
 			w.LimitBytes = cv(cg.Limit)
+		}
+	} else if rep.Any() {
+		// No cgroup: the numbers the kubelet and cAdvisor stated, each
+		// with its file and key; what none states stays blank.
+		w.Sources = map[string]string{}
+		set := func(dst **int64, name string, f *snapshot.Figure) {
+			if f != nil {
+				*dst = &f.Bytes
+				w.Sources[name] = f.File + " " + f.Key
+			}
+		}
+		set(&w.UsageBytes, "usage_bytes", rep.Usage)
+		if w.WorkingSetReportedBytes == nil {
+			set(&w.WorkingSetReportedBytes, "working_set_reported_bytes", rep.WorkingSet)
+		} else if rep.WorkingSet != nil {
+			w.Sources["working_set_reported_bytes"] = rep.WorkingSet.File + " " + rep.WorkingSet.Key
+		}
+		set(&w.RSSBytes, "rss_bytes", rep.RSS)
+		set(&w.CacheBytes, "cache_bytes", rep.Cache)
+		set(&w.LimitBytes, "limit_bytes", rep.Limit)
+		w.Unlimited = rep.Unlimited
+		if len(w.Sources) == 0 {
+			w.Sources = nil
 		}
 	}
 	return w

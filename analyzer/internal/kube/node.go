@@ -44,9 +44,12 @@ func (n *Node) Condition(typ string) (NodeCondition, bool) {
 }
 
 // ParseNode parses kube/node.json.
-func ParseNode(r io.Reader) (*Node, error) {
+func ParseNode(r io.Reader) (*Node, error) { return ParseNodeFrom(r, bundle.KubeNode) }
+
+// ParseNodeFrom parses a Node object read from path.
+func ParseNodeFrom(r io.Reader, path string) (*Node, error) {
 	var in corev1.Node
-	if err := DecodeJSON(r, bundle.KubeNode, 0, &in); err != nil {
+	if err := DecodeJSON(r, path, 0, &in); err != nil {
 		return nil, err
 	}
 	out := &Node{

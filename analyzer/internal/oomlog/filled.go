@@ -66,8 +66,8 @@ func LimitScope(ev Event) string {
 		return "node"
 	}
 	switch ev.Constraint {
-	case "CONSTRAINT_NONE", "CONSTRAINT_CPUSET", "CONSTRAINT_MEMORY_POLICY":
-		return "node"
+	case "CONSTRAINT_CPUSET", "CONSTRAINT_MEMORY_POLICY":
+		return "node" // a global OOM within a cpuset / mempolicy, constraint kept as printed
 	}
 	if s := podpath.ScopeOf(ev.OOMMemcg); s != "" {
 		return s

@@ -146,10 +146,12 @@ func Parse(r io.Reader, opts Options) (*Result, error) {
 			break
 		}
 		if err != nil {
+			p.flushLine()
 			p.finish()
 			return p.res, fmt.Errorf("%sline %d: %w", p.filePrefix(), lineNo, err)
 		}
 	}
+	p.flushLine()
 	p.finish()
 	return p.res, nil
 }

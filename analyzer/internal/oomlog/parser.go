@@ -32,6 +32,8 @@ type parser struct {
 	seq        int
 	killed     map[int]int // pid → report seq of its kill line
 	prevKmsg   bool
+	kmsgIndent int
+	pend       pendingLine
 	totalTasks int
 }
 
@@ -39,21 +41,69 @@ func newParser(opts Options) *parser {
 	return &parser{opts: opts, res: &Result{}, killed: map[int]int{}}
 }
 
-func (p *parser) line(n int, s string) {
-	msg, st, kind, kmsg := p.splitPrefix(s, p.prevKmsg)
+// pendingLine is a kernel line held back until the next line shows whether it
+// was hard-wrapped (messy.go).
+type pendingLine struct {
+	n       int
+	msg     string
+	st      stamp
+	rawLen  int  // physical length of the last piece, for joinWrapped
+	ok      bool // a kernel line is held
+	stamped bool // the last line carried a stamp or source prefix
+	other   bool // the last line was another program's
+}
+
+func (p *parser) line(n int, raw string) {
+	s, indent := unquote(raw)
+	if isFence(s) || isPrompt(s) {
+		p.flushLine()
+		p.pend, p.prevKmsg = pendingLine{}, false
+		return
+	}
+	// A /dev/kmsg record's dictionary lines are indented one blank deeper
+	// than the record (torvalds/linux:Documentation/ABI/testing/dev-kmsg).
+	if p.prevKmsg && indent > p.kmsgIndent && s != "" {
+		return
+	}
+	msg, st, kind, kmsg := p.splitPrefix(s, false)
 	p.prevKmsg = kmsg
+	if kmsg {
+		p.kmsgIndent = indent
+	}
+	prefixed := kmsg || kind != kindKernel || len(msg) != len(s)
+	if !prefixed && p.pend.stamped && isContinuation(s) {
+		switch {
+		case p.pend.other:
+			// the rest of another program's wrapped line
+		case p.pend.ok:
+			p.pend.msg = joinWrapped(p.pend.msg, p.pend.rawLen, s)
+			p.pend.rawLen = len(raw)
+		}
+		return
+	}
+	p.flushLine()
+	p.pend = pendingLine{stamped: prefixed, other: kind != kindKernel}
 	if kind != kindKernel {
 		return
 	}
 	// /dev/kmsg escapes the newlines of a multi-line printk (the memory.stat
 	// dump, Mem-Info) as \x0a instead of starting new lines.
-	if kmsg && strings.Contains(msg, `\x0a`) {
+	if kmsg {
+		p.pend.stamped = false // kmsg records are never wrapped
 		for part := range strings.SplitSeq(msg, `\x0a`) {
 			p.message(n, part, st)
 		}
 		return
 	}
-	p.message(n, msg, st)
+	p.pend.n, p.pend.msg, p.pend.st, p.pend.rawLen, p.pend.ok = n, msg, st, len(raw), true
+}
+
+// flushLine hands the held kernel line to the report machinery.
+func (p *parser) flushLine() {
+	if p.pend.ok {
+		p.pend.ok = false
+		p.message(p.pend.n, p.pend.msg, p.pend.st)
+	}
 }
 
 func (p *parser) finish() {

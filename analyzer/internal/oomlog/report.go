@@ -140,7 +140,13 @@ func (p *parser) reportEvent(r *report) Event {
 		ev.OOMMemcg = r.stats[0].path
 	}
 	switch ev.Constraint {
-	case "CONSTRAINT_NONE", "CONSTRAINT_CPUSET", "CONSTRAINT_MEMORY_POLICY":
+	case "CONSTRAINT_NONE":
+		// Early 5.x kernels print CONSTRAINT_NONE for a memcg OOM too; the
+		// summary then names oom_memcg= instead of global_oom
+		// (torvalds/linux:mm/oom_kill.c dump_oom_summary prints one or the
+		// other from oc->memcg), which is what decides.
+		ev.Global = r.globalOOM || r.oomMemcg == ""
+	case "CONSTRAINT_CPUSET", "CONSTRAINT_MEMORY_POLICY":
 		ev.Global = true
 	case "":
 		ev.Global = r.globalOOM || (r.globalKill && !r.memcgKill && ev.OOMMemcg == "")

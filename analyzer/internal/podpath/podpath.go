@@ -21,7 +21,7 @@ const (
 	LevelNone      Level = iota // not below a kubepods root, or nothing recognised
 	LevelKubepods               // the node-allocatable cgroup itself (or an unrecognised child of it)
 	LevelQoS                    // a burstable or besteffort QoS cgroup
-	LevelPod                    // a pod cgroup, or a non-container child of one (Ref.Child)
+	LevelPod                    // a pod cgroup, or CRI-O's conmon cgroup in one (Ref.Child)
 	LevelContainer              // a container cgroup, or anything below one
 )
 
@@ -64,8 +64,10 @@ type Ref struct {
 	PodUID       string // dashed UUID, or the 32-hex form of static pods
 	ContainerID  string // 64 hex
 	Runtime      string // RuntimeContainerd | RuntimeCRIO | RuntimeDocker | ""
-	// Child names a pod-level cgroup that is not a container: "conmon" for
-	// CRI-O's crio-conmon-<id>.scope, else the unrecognised component.
+	// Child names a child of the pod cgroup whose name is no known container
+	// name: "conmon" for CRI-O's crio-conmon-<id>.scope (Level stays
+	// LevelPod: conmon is no container), else the unrecognised components,
+	// which are a container of the pod (LevelContainer, no ContainerID).
 	Child string
 	Level Level
 }
@@ -142,7 +144,14 @@ func Parse(cgroupPath string) Ref {
 		case id != "":
 			ref.ContainerID, ref.Runtime, ref.Level = id, rt, LevelContainer
 		default:
+			// A child of a pod cgroup is one of its containers (or its
+			// sandbox) whatever the runtime called it: only the kubelet
+			// creates pod cgroups, and it puts nothing else below them but
+			// the runtime's containers. Names no convention matches (seed 003's
+			// 58-hex-digit scopes, a runtime not listed above) keep the name in
+			// Child and no ContainerID.
 			ref.Child = strings.Join(comps[pod+1:], "/")
+			ref.Level = LevelContainer
 		}
 	}
 	return ref

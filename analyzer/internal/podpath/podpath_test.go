@@ -69,8 +69,12 @@ func TestParse(t *testing.T) {
 			Ref{KubepodsRoot: "/kubepods.slice", QoS: QoSBurstable, PodUID: uidDash, Level: LevelPod}},
 		// Upper-case hex is lowered.
 		{"/kubepods/pod" + strings.ToUpper(uidDash), Ref{KubepodsRoot: "/kubepods", QoS: QoSGuaranteed, PodUID: uidDash, Level: LevelPod}},
-		// Unrecognised children keep the deepest recognised level.
-		{"/kubepods/burstable/pod" + uidDash + "/sandbox", Ref{KubepodsRoot: "/kubepods", QoS: QoSBurstable, PodUID: uidDash, Child: "sandbox", Level: LevelPod}},
+		// A child of a pod cgroup is a container whatever its name (seed 003's
+		// 58-hex-digit scopes); only a name that parses as a pod is a pod.
+		{"/kubepods/burstable/pod" + uidDash + "/sandbox", Ref{KubepodsRoot: "/kubepods", QoS: QoSBurstable, PodUID: uidDash, Child: "sandbox", Level: LevelContainer}},
+		{"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + strings.ReplaceAll(uidDash, "-", "_") + ".slice/docker-" + cid[:58] + ".scope",
+			Ref{KubepodsRoot: "/kubepods.slice", QoS: QoSBurstable, PodUID: uidDash, Child: "docker-" + cid[:58] + ".scope", Level: LevelContainer}},
+		{"/kubepods/burstable/pod" + uidDash + "/" + cid[:58], Ref{KubepodsRoot: "/kubepods", QoS: QoSBurstable, PodUID: uidDash, Child: cid[:58], Level: LevelContainer}},
 		{"/kubepods.slice/foo.slice", Ref{KubepodsRoot: "/kubepods.slice", Child: "foo.slice", Level: LevelKubepods}},
 		{"/kubepods/pod" + uidDash + "/" + cid + "/init.scope",
 			Ref{KubepodsRoot: "/kubepods", QoS: QoSGuaranteed, PodUID: uidDash, ContainerID: cid, Level: LevelContainer}},

@@ -34,12 +34,14 @@ func Build(in Input, opts Options) *Snapshot {
 	s.buildNode()
 	s.buildCgroups()
 	s.buildKube()
+	s.buildKubeObjects()
 	s.buildPods()
 	s.buildProcs()
 	s.buildOOM()
 	s.buildLogs()
 	s.buildHeaps()
 	s.buildMetrics()
+	s.buildReported()
 	s.attachHeaps()
 	s.buildNodeMemory()
 	s.NodeName = s.nodeName()
@@ -153,6 +155,22 @@ func (s *Snapshot) nodeName() string {
 	for _, p := range s.Pods {
 		if p.Spec != nil && p.Spec.NodeName != "" {
 			return p.Spec.NodeName
+		}
+	}
+	if s.Summary != nil && s.Summary.NodeName != "" {
+		return s.Summary.NodeName
+	}
+	if s.KubeNode != nil && s.KubeNode.Name != "" {
+		return s.KubeNode.Name
+	}
+	if n := s.metricsNodeName(); n != "" {
+		return n
+	}
+	if rc := s.open(bundle.KernelLog); rc != nil {
+		h := kernelLogHost(rc)
+		rc.Close()
+		if h != "" {
+			return h
 		}
 	}
 	base := filepath.Base(s.Source)

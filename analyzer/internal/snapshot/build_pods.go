@@ -57,7 +57,9 @@ func (s *Snapshot) buildPods() {
 			}
 			switch ref.Level {
 			case podpath.LevelPod:
-				p.Cgroup = n
+				if ref.Child == "" { // not CRI-O's conmon cgroup inside it
+					p.Cgroup = n
+				}
 			case podpath.LevelContainer:
 				c := &Container{Pod: p, ID: ref.ContainerID, Cgroup: n, PIDs: n.Procs}
 				p.Containers = append(p.Containers, c)
@@ -101,6 +103,11 @@ func (s *Snapshot) buildPods() {
 		for i := range s.Summary.Pods {
 			ps := &s.Summary.Pods[i]
 			p := s.PodsByUID[ps.UID]
+			if p == nil && s.Cgroups == nil && ps.UID != "" {
+				// No cgroup tree (kubectl-only evidence): the summary is
+				// what says which pods and containers run here.
+				p = get(ps.UID)
+			}
 			if p == nil {
 				continue // a pod the summary knows but the cgroups and pod list do not: keep it out of attribution
 			}
@@ -110,10 +117,14 @@ func (s *Snapshot) buildPods() {
 			}
 			for j := range ps.Containers {
 				cs := &ps.Containers[j]
+				found := false
 				for _, c := range p.Containers {
 					if c.Name == cs.Name {
-						c.Stats = cs
+						c.Stats, found = cs, true
 					}
+				}
+				if !found && s.Cgroups == nil && cs.Name != "" {
+					p.Containers = append(p.Containers, &Container{Pod: p, Name: cs.Name, Stats: cs})
 				}
 			}
 		}
@@ -215,7 +226,7 @@ func (s *Snapshot) buildKube() {
 	}
 	s.parse(bundle.KubeNode, func(r io.Reader) error {
 		n, err := kube.ParseNode(r)
-		s.KubeNode = n
+		s.KubeNode, s.KubeNodeFile = n, bundle.KubeNode
 		return err
 	})
 	s.parse("logs/pods-index.tsv", func(r io.Reader) error {

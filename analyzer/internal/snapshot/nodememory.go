@@ -60,6 +60,21 @@ func (s *Snapshot) buildNodeMemory() {
 			m.RootWorkingSet = &Figure{Bytes: ws, File: root.InactiveFile.File, Key: "usage − inactive_file"}
 		}
 	}
+	if m.Capacity == nil && s.KubeNode != nil && s.KubeNode.CapacityMemory != nil {
+		m.Capacity = &Figure{Bytes: *s.KubeNode.CapacityMemory, File: s.KubeNodeFile, Key: "status.capacity.memory"}
+	}
+	if m.Capacity == nil && s.Summary != nil && s.Summary.Node != nil && s.Summary.Node.AvailableBytes != nil && s.Summary.Node.WorkingSetBytes != nil {
+		// The kubelet computes the node's availableBytes as capacity − working
+		// set (pkg/kubelet/stats/helper.go), so their sum is the capacity.
+		m.Capacity = &Figure{Bytes: int64(*s.Summary.Node.AvailableBytes + *s.Summary.Node.WorkingSetBytes),
+			File: bundle.KubeletSummary, Key: "node.memory.availableBytes + workingSetBytes"}
+	}
+	if m.RootWorkingSet == nil && s.Cgroups == nil && s.Summary != nil && s.Summary.Node != nil && s.Summary.Node.WorkingSetBytes != nil {
+		m.RootWorkingSet = &Figure{Bytes: int64(*s.Summary.Node.WorkingSetBytes), File: bundle.KubeletSummary, Key: "node.memory.workingSetBytes"}
+		if s.Summary.Node.UsageBytes != nil {
+			m.RootUsage = &Figure{Bytes: int64(*s.Summary.Node.UsageBytes), File: bundle.KubeletSummary, Key: "node.memory.usageBytes"}
+		}
+	}
 	if m.Capacity != nil && m.RootWorkingSet != nil {
 		m.Available = &Figure{Bytes: m.Capacity.Bytes - m.RootWorkingSet.Bytes, File: m.RootWorkingSet.File,
 			Key: "MemTotal − root working set"}
@@ -76,7 +91,7 @@ func (s *Snapshot) nodeAllocatable() {
 	// the kubelet computes from the same terms (DOMAIN §5) — shown beside
 	// our own arithmetic, which needs only node and kubelet files.
 	if n := s.KubeNode; n != nil && n.AllocatableMemory != nil {
-		m.AllocatableReport = &Figure{Bytes: *n.AllocatableMemory, File: bundle.KubeNode, Key: "status.allocatable.memory"}
+		m.AllocatableReport = &Figure{Bytes: *n.AllocatableMemory, File: s.KubeNodeFile, Key: "status.allocatable.memory"}
 	}
 	cfg := s.KubeletConfig
 	if cfg == nil || m.Capacity == nil {

@@ -95,10 +95,15 @@ type Snapshot struct {
 	KernelLog *oomlog.Result
 	OOMEvents []*OOMEvent // sorted by time, then line
 
-	PodList        *kube.PodList
-	PodsIndex      []kube.PodLogEntry
-	Summary        *kube.Summary
-	KubeNode       *kube.Node // kube/node.json, when in-cluster credentials allowed it
+	PodList      *kube.PodList
+	PodListFile  string // where the first pod list was read ("" = kubelet/pods.json)
+	PodsIndex    []kube.PodLogEntry
+	Summary      *kube.Summary
+	KubeNode     *kube.Node // kube/node.json, when in-cluster credentials allowed it
+	KubeNodeFile string     // where KubeNode was read (kube/node.json, or a loose file)
+	// Events are Kubernetes events (kube/events.json, loose event lists and
+	// tables, describe output's Events sections), oldest first when timed.
+	Events         []kube.Event
 	KubeletConfig  *kubeletconfig.Config
 	KubeletVersion string
 	Systemd        map[string]*systemd.Unit // by unit name, from systemd/<unit>.show
@@ -169,19 +174,21 @@ type Pod struct {
 	Cgroup     *cgroup.Node // nil when the bundle has no cgroup for it
 	Spec       *kube.Pod    // nil without pods.json
 	Stats      *kube.PodStats
+	Reported   *Reported    // summary / cAdvisor numbers, each with its file and key
 	Containers []*Container // sorted: sandbox last, then by name/ID
 }
 
 // Container is one container cgroup (or one spec container without a cgroup).
 type Container struct {
-	Pod     *Pod
-	ID      string // 64 hex, empty when unknown
-	Name    string // empty when unknown; "POD" for the sandbox
-	Sandbox bool
-	Cgroup  *cgroup.Node
-	Spec    *kube.Container
-	Stats   *kube.ContainerStats
-	PIDs    []int
+	Pod      *Pod
+	ID       string // 64 hex, empty when unknown
+	Name     string // empty when unknown; "POD" for the sandbox
+	Sandbox  bool
+	Cgroup   *cgroup.Node
+	Spec     *kube.Container
+	Stats    *kube.ContainerStats
+	Reported *Reported
+	PIDs     []int
 }
 
 // OOMEvent is one kernel kill attributed to Kubernetes objects.

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/memsnap/memsnap/internal/testcorpus"
+	"github.com/memsnap/memsnap/report/schema"
+)
+
+// oomEventsOf runs analyze and returns its oom_events without the node
+// field (a bundle directory and a loose file are named differently).
+func oomEventsOf(t *testing.T, stdin []byte, arg string) string {
+	t.Helper()
+	code, out, stderr := memsnap(t, stdin, "analyze", "--format", "json", "-o", "-", "--now", fixedNow, arg)
+	if code > 1 {
+		t.Fatalf("analyze %s: exit %d: %s", arg, code, stderr)
+	}
+	var doc schema.Document
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("invalid JSON: %v", err)
+	}
+	for i := range doc.OOMEvents {
+		doc.OOMEvents[i].Node = ""
+	}
+	b, _ := json.Marshal(doc.OOMEvents)
+	return string(b)
+}
+
+// TestLooseKernelLog: every corpus OOM log analysed as a plain file, on
+// stdin and gzip-compressed gives the oom_events of the same log inside a
+// bundle (a directory holding it as logs/kernel.log).
+func TestLooseKernelLog(t *testing.T) {
+	dir := testcorpus.Path(t, "oom-logs")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		if e.Name() == "EXPECTED.json" {
+			continue
+		}
+		n++
+		t.Run(e.Name(), func(t *testing.T) {
+			path := filepath.Join(dir, e.Name())
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bdir := t.TempDir()
+			if err := os.MkdirAll(filepath.Join(bdir, "logs"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(bdir, "logs", "kernel.log"), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			want := oomEventsOf(t, nil, bdir)
+			if want == "[]" || want == "null" {
+				t.Fatalf("the bundle gives no oom_events")
+			}
+			if got := oomEventsOf(t, nil, path); got != want {
+				t.Errorf("analyze FILE:\n got %s\nwant %s", got, want)
+			}
+			if got := oomEventsOf(t, data, "-"); got != want {
+				t.Errorf("cat FILE | analyze -:\n got %s\nwant %s", got, want)
+			}
+			gz := filepath.Join(t.TempDir(), "attachment.gz")
+			writeGzip(t, gz, data)
+			if got := oomEventsOf(t, nil, gz); got != want {
+				t.Errorf("analyze FILE.gz:\n got %s\nwant %s", got, want)
+			}
+			// Quoted in a mail reply and dropped in a ticket directory
+			// among other files, it still gives the same events.
+			tdir := t.TempDir()
+			quoted := "> " + strings.ReplaceAll(strings.TrimSuffix(string(data), "\n"), "\n", "\n> ") + "\n"
+			os.WriteFile(filepath.Join(tdir, "mail.txt"), []byte(quoted), 0o644)
+			os.WriteFile(filepath.Join(tdir, "notes.txt"), []byte("customer says it happens every night\n"), 0o644)
+			if got := oomEventsOf(t, nil, tdir); got != want {
+				t.Errorf("ticket directory with the quoted log:\n got %s\nwant %s", got, want)
+			}
+		})
+	}
+	if n == 0 {
+		t.Fatal("no corpus OOM logs")
+	}
+}
+
+func writeGzip(t *testing.T, path string, data []byte) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := gzip.NewWriter(f)
+	zw.Write(data)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+}
+
+// summaryFacts reads a kubelet summary generically (not through memsnap's
+// parser): the node name and, per "ns/pod" and "ns/pod/container", the
+// working set.
+func summaryFacts(t *testing.T, path string) (string, map[string]float64) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		Node struct {
+			NodeName string `json:"nodeName"`
+		} `json:"node"`
+		Pods []struct {
+			PodRef struct{ Name, Namespace string } `json:"podRef"`
+			Memory *struct {
+				WorkingSetBytes *float64 `json:"workingSetBytes"`
+			} `json:"memory"`
+			Containers []struct {
+				Name   string `json:"name"`
+				Memory *struct {
+					WorkingSetBytes *float64 `json:"workingSetBytes"`
+				} `json:"memory"`
+			} `json:"containers"`
+		} `json:"pods"`
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, p := range s.Pods {
+		key := p.PodRef.Namespace + "/" + p.PodRef.Name
+		out[key] = -1
+		if p.Memory != nil && p.Memory.WorkingSetBytes != nil {
+			out[key] = *p.Memory.WorkingSetBytes
+		}
+		for _, c := range p.Containers {
+			out[key+"/"+c.Name] = -1
+			if c.Memory != nil && c.Memory.WorkingSetBytes != nil {
+				out[key+"/"+c.Name] = *c.Memory.WorkingSetBytes
+			}
+		}
+	}
+	return s.Node.NodeName, out
+}
+
+// TestLooseSummaryOnly: a directory holding only a real kubelet summary
+// (kubectl get --raw …/stats/summary) gives one node named as in the summary
+// and every pod and container as a workload with the summary's working set;
+// adding that node's real cAdvisor metrics adds rss and cache per container.
+func TestLooseSummaryOnly(t *testing.T) {
+	for _, name := range []string{"nri-kubernetes-k8s-1_16-stats-summary.json", "nri-kubernetes-k8s-1_28-stats-summary.json"} {
+		t.Run(name, func(t *testing.T) {
+			src := testcorpus.Path(t, "kubelet-summary", name)
+			node, want := summaryFacts(t, src)
+			dir := t.TempDir()
+			data, _ := os.ReadFile(src)
+			os.WriteFile(filepath.Join(dir, "summary.txt"), data, 0o644)
+			doc := analyzeJSON(t, dir)
+			if len(doc.Bundles) != 1 || doc.Bundles[0].Node != node {
+				t.Fatalf("bundles %+v, want one node %q", doc.Bundles, node)
+			}
+			if len(doc.Workloads) != len(want) {
+				t.Errorf("%d workloads, want %d (pods + containers of the summary)", len(doc.Workloads), len(want))
+			}
+			for _, w := range doc.Workloads {
+				key := w.Namespace + "/" + w.Pod
+				if w.Container != "" {
+					key += "/" + w.Container
+				}
+				ws, ok := want[key]
+				if !ok {
+					t.Errorf("workload %s is not in the summary", key)
+					continue
+				}
+				switch {
+				case ws < 0 && w.WorkingSetReportedBytes != nil:
+					t.Errorf("%s: working set %d, but the summary states none", key, *w.WorkingSetReportedBytes)
+				case ws >= 0 && (w.WorkingSetReportedBytes == nil || float64(*w.WorkingSetReportedBytes) != ws):
+					t.Errorf("%s: working set %v, want %v", key, w.WorkingSetReportedBytes, ws)
+				}
+				if w.WorkingSetBytes != nil || w.AnonBytes != nil || w.ShmemBytes != nil {
+					t.Errorf("%s: a number no file measured is not blank: %+v", key, w)
+				}
+				if ws >= 0 && !strings.Contains(w.Sources["working_set_reported_bytes"], "summary.txt") {
+					t.Errorf("%s: source of the working set %q does not name the file", key, w.Sources["working_set_reported_bytes"])
+				}
+			}
+			if !strings.Contains(name, "1_16") {
+				return
+			}
+			// The same node's cAdvisor metrics.
+			cad, _ := os.ReadFile(testcorpus.Path(t, "cadvisor-metrics", "nri-kubernetes-k8s-1_16-kubelet-metrics-cadvisor.txt"))
+			os.WriteFile(filepath.Join(dir, "metrics.txt"), cad, 0o644)
+			doc = analyzeJSON(t, dir)
+			rss := cadvisorValues(t, string(cad), "container_memory_rss")
+			cache := cadvisorValues(t, string(cad), "container_memory_cache")
+			checked := 0
+			for _, w := range doc.Workloads {
+				if w.Container == "" {
+					continue
+				}
+				key := w.Namespace + "/" + w.Pod + "/" + w.Container
+				r, ok := rss[key]
+				if !ok {
+					continue
+				}
+				checked++
+				if w.CacheBytes == nil || float64(*w.CacheBytes) != cache[key] {
+					t.Errorf("%s: cache %v, want %v (container_memory_cache)", key, w.CacheBytes, cache[key])
+				}
+				// The summary's rssBytes wins when it states one; both are
+				// cAdvisor's number, so they agree.
+				if w.RSSBytes == nil || float64(*w.RSSBytes) != r {
+					t.Errorf("%s: rss %v, want %v", key, w.RSSBytes, r)
+				}
+			}
+			if checked < 5 {
+				t.Errorf("only %d containers matched between summary and metrics", checked)
+			}
+		})
+	}
+}
+
+// cadvisorValues reads one family's container-level samples by
+// namespace/pod/container with a plain regexp (not memsnap's parser).
+func cadvisorValues(t *testing.T, text, family string) map[string]float64 {
+	t.Helper()
+	re := regexp.MustCompile(`(?m)^` + family + `\{([^}]*)\} (\S+)`)
+	lab := regexp.MustCompile(`(\w+)="([^"]*)"`)
+	out := map[string]float64{}
+	for _, m := range re.FindAllStringSubmatch(text, -1) {
+		l := map[string]string{}
+		for _, kv := range lab.FindAllStringSubmatch(m[1], -1) {
+			l[kv[1]] = kv[2]
+		}
+		if l["container"] == "" || l["container"] == "POD" {
+			continue
+		}
+		var v float64
+		if _, err := fmt.Sscan(m[2], &v); err != nil {
+			t.Fatal(err)
+		}
+		out[l["namespace"]+"/"+l["pod"]+"/"+l["container"]] = v
+	}
+	if len(out) == 0 {
+		t.Fatalf("no %s samples", family)
+	}
+	return out
+}
+
+// TestLooseOOMFromPodStatus: kubectl-only evidence (a pod list) still shows
+// the OOM kill, from lastState.terminated.reason, citing the file sent.
+func TestLooseOOMFromPodStatus(t *testing.T) {
+	dir := t.TempDir()
+	data, _ := os.ReadFile(testcorpus.Path(t, "kubectl", "get-pods-json-minikube-job-oomkilled.json"))
+	os.WriteFile(filepath.Join(dir, "attachment-1"), data, 0o644)
+	doc := analyzeJSON(t, dir)
+	found := false
+	for _, f := range doc.Findings {
+		if f.Rule == "oom-kill" {
+			found = true
+			if len(f.Evidence) == 0 || f.Evidence[0].File != "attachment-1" {
+				t.Errorf("evidence %+v does not cite attachment-1", f.Evidence)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no oom-kill finding from the pod status: %+v", doc.Findings)
+	}
+}
