@@ -70,6 +70,8 @@ type Node struct {
 	SwapUnlimited bool
 
 	Failcnt           *Value // v1 memory.failcnt
+	KmemLimit         *Value // v1 memory.kmem.limit_in_bytes
+	KmemFailcnt       *Value // v1 memory.kmem.failcnt
 	MaxUsage          *Value // v1 memory.max_usage_in_bytes, v2 memory.peak
 	MemswUsage        *Value // v1 memory+swap counters
 	MemswLimit        *Value
