@@ -88,6 +88,7 @@ type Node struct {
 	LocalOOMKill       *Value // v2 memory.events.local oom_kill
 	SwapFailEvents     *Value // v2 memory.swap.events fail: swap allocation failed
 	NrDyingDescendants *Value // v2 cgroup.stat: removed cgroups still holding charges
+	NrDescendants      *Value // v2 cgroup.stat: live descendant cgroups
 	PSI                *PSI   // v2 memory.pressure
 
 	Procs []int            // cgroup.procs, sorted; nil when the file is absent

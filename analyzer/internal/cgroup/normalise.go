@@ -84,6 +84,7 @@ func normaliseV2(n *Node, r reader) {
 	n.LocalOOMKill = r.keyed("memory.events.local", "oom_kill")
 	n.SwapFailEvents = r.keyed("memory.swap.events", "fail")
 	n.NrDyingDescendants = r.keyed("cgroup.stat", "nr_dying_descendants")
+	n.NrDescendants = r.keyed("cgroup.stat", "nr_descendants")
 }
 
 // kernelV2 is memory.stat "kernel" (since Linux 5.18, DOMAIN §1.2); on older
