@@ -75,6 +75,7 @@ fuzz:
 	FUZZTIME=$(FUZZTIME) FUZZLOG=1 bash scripts/fuzz.sh
 
 lab: build
+	bash scripts/lab-deps.sh
 	$(GO) test -count=1 -timeout 20m -v ./lab/...
 
 lab-clean:

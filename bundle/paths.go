@@ -15,6 +15,15 @@ const (
 	NodeOSRelease = "node/os-release"
 	NodeCmdline   = "node/cmdline"
 
+	// Added for rule catalogue II (#16). /proc/cgroups counts the live and
+	// dying cgroups per controller on v1; buddyinfo/pagetypeinfo are the
+	// zones' free lists by order; THP's mode and defrag policy are sysfs.
+	NodeBuddyinfo    = "node/buddyinfo"
+	NodePagetypeinfo = "node/pagetypeinfo"
+	NodeCgroups      = "node/cgroups"
+	NodeTHPEnabled   = "node/transparent_hugepage/enabled"
+	NodeTHPDefrag    = "node/transparent_hugepage/defrag"
+
 	CgroupDir = "cgroup/" // cgroup/<path relative to the memory mount>/<file>
 
 	KubeletSummary         = "kubelet/summary.json"
@@ -42,7 +51,11 @@ const (
 	KernelLog = "logs/kernel.log"
 	PodsIndex = "logs/pods-index.tsv"
 
-	ProcDir = "proc/" // proc/<pid>/{status,smaps_rollup,cgroup,cmdline,oom_score_adj,fds.tsv}
+	ProcDir = "proc/" // proc/<pid>/{status,smaps_rollup,cgroup,cmdline,oom_score_adj,fds.tsv,environ}
+
+	// ProcEnvironFile is proc/<pid>/environ of a container process reduced to
+	// the runtime memory settings in EnvironKeep, one KEY=VALUE a line.
+	ProcEnvironFile = "environ"
 
 	TmpfsVolumes = "volumes/tmpfs.tsv"
 )
@@ -60,3 +73,9 @@ const (
 	SourceVolumes  = "volumes"
 	SourceKube     = "kube"
 )
+
+// EnvironKeep are the only environment variables the collector keeps from a
+// container process's /proc/<pid>/environ: the language runtimes' memory
+// ceilings (runtime-heap-vs-limit). Every other variable is dropped before
+// anything is written.
+var EnvironKeep = []string{"JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS", "GOMEMLIMIT", "GOGC", "NODE_OPTIONS"}

@@ -95,6 +95,12 @@ for pair in meminfo:/proc/meminfo vmstat:/proc/vmstat pressure-memory:/proc/pres
 	name=${pair%%:*}; src=${pair#*:}
 	put "$(H "$src")" "node/$name" || [ "$name" = pressure-memory ] || nerr="$nerr$src: missing; "
 done
+# Optional node files (rule catalogue II): free lists, cgroup counts, THP policy.
+put "$(H /proc/buddyinfo)" node/buddyinfo
+put "$(H /proc/pagetypeinfo)" node/pagetypeinfo
+put "$(H /proc/cgroups)" node/cgroups
+put "$(H /sys/kernel/mm/transparent_hugepage/enabled)" node/transparent_hugepage/enabled
+put "$(H /sys/kernel/mm/transparent_hugepage/defrag)" node/transparent_hugepage/defrag
 put "$(H /proc/1/mountinfo)" node/mountinfo || put "$(H /proc/self/mountinfo)" node/mountinfo || nerr="${nerr}mountinfo: missing; "
 put "$(H /etc/os-release)" node/os-release || put "$(H /usr/lib/os-release)" node/os-release
 k() { cat "$(H "/proc/sys/kernel/$1")" 2>/dev/null; }
@@ -128,6 +134,7 @@ else
 			memory.stat|memory.usage_in_bytes|memory.current|memory.limit_in_bytes|memory.max|memory.high|\
 			memory.min|memory.low|memory.soft_limit_in_bytes|memory.events|memory.events.local|memory.failcnt|\
 			memory.max_usage_in_bytes|memory.peak|memory.oom_control|memory.pressure|memory.kmem.usage_in_bytes|\
+			memory.kmem.limit_in_bytes|memory.kmem.failcnt|\
 			cgroup.stat|cgroup.procs|memory.swap.*|memory.memsw.*)
 				dst=$B/cgroup/$rel; dst=${dst%/}
 				[ -d "$dst" ] || mkdir -p "$dst"
@@ -260,7 +267,25 @@ kerr="${kerr}skipped: kubelet API (use the memsnap-collect binary)"
 rmdir "$B/kubelet" 2>/dev/null
 if [ -d "$B/kubelet" ]; then source_done kubelet partial "$kerr"; else source_done kubelet skipped "$kerr"; fi
 
-for s in proc volumes cadvisor pprof; do source_done "$s" skipped "not collected by collect.sh"; done
+# The runtimes' memory settings of container processes (runtime-heap-vs-limit):
+# only the variables below are kept, one KEY=VALUE a line; every other
+# variable is dropped by grep before anything is written to the bundle.
+ENV_KEEP='^(JAVA_TOOL_OPTIONS|JDK_JAVA_OPTIONS|_JAVA_OPTIONS|GOMEMLIMIT|GOGC|NODE_OPTIONS)='
+nenv=0
+for pd in "$(H /proc)"/[0-9]*; do
+	[ "$nenv" -lt 5000 ] || break
+	grep -q kubepods "$pd/cgroup" 2>/dev/null || continue
+	[ -r "$pd/environ" ] || continue
+	pid=${pd##*/}
+	tr '\000' '\n' <"$pd/environ" 2>/dev/null | grep -E "$ENV_KEEP" >"$STAGE/env.tmp"
+	[ -s "$STAGE/env.tmp" ] || continue
+	put "$STAGE/env.tmp" "proc/$pid/environ" && redact "proc/$pid/environ"
+	nenv=$((nenv + 1))
+done
+rm -f "$STAGE/env.tmp"
+if [ -d "$B/proc" ]; then source_done proc partial "skipped: collect.sh keeps only proc/<pid>/environ (runtime memory settings); the rest needs the memsnap-collect binary"
+else source_done proc skipped "not collected by collect.sh"; fi
+for s in volumes cadvisor pprof; do source_done "$s" skipped "not collected by collect.sh"; done
 
 # --- manifest ---------------------------------------------------------------
 js() { printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | tr -d '\n\r\t'; }
@@ -282,7 +307,7 @@ command -v sha256sum >/dev/null 2>&1 && SHA=sha256sum
 	while IFS='|' read -r name status err; do
 		files=0; bytes=0
 		case "$name" in
-		node|cgroup|systemd|kubelet) dir=$name ;;
+		node|cgroup|systemd|kubelet|proc) dir=$name ;;
 		logs) dir=logs ;;
 		*) dir= ;;
 		esac
@@ -318,7 +343,7 @@ command -v sha256sum >/dev/null 2>&1 && SHA=sha256sum
 
 # --- tar, manifest last; never a half-written file under the final name -------
 set --
-for d in node cgroup logs systemd kubelet; do [ -d "$B/$d" ] && set -- "$@" "$d"; done
+for d in node cgroup logs systemd kubelet proc; do [ -d "$B/$d" ] && set -- "$@" "$d"; done
 if [ "$OUT" = - ]; then
 	tar -C "$B" -czf - "$@" manifest.json || exit 3
 else

@@ -20,6 +20,9 @@ import (
 var scriptPrefixes = []string{"node/", "cgroup/", "logs/", "systemd/files/", "kubelet/flags.txt", "kubelet/config.yaml", "kubelet/log.txt"}
 
 func inScript(p string) bool {
+	if environPath.MatchString(p) {
+		return true // collect.sh keeps the runtime settings of container processes too
+	}
 	for _, pre := range scriptPrefixes {
 		if strings.HasPrefix(p, pre) {
 			return true

@@ -27,6 +27,7 @@ var cgroupFiles = map[string]bool{
 	"memory.events": true, "memory.events.local": true, "memory.failcnt": true,
 	"memory.max_usage_in_bytes": true, "memory.peak": true, "memory.oom_control": true,
 	"memory.pressure": true, "memory.kmem.usage_in_bytes": true,
+	"memory.kmem.limit_in_bytes": true, "memory.kmem.failcnt": true,
 	"cgroup.stat": true, "cgroup.procs": true,
 }
 

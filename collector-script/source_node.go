@@ -16,14 +16,25 @@ import (
 // nodeFiles are copied verbatim from the host's /proc. mountinfo comes from
 // PID 1, whose mount namespace is the host's when the collector runs with
 // hostPID; /proc/self would describe the collector's own container.
-var nodeFiles = []struct{ name, host string }{
-	{bundle.NodeMeminfo, "/proc/meminfo"},
-	{bundle.NodeVmstat, "/proc/vmstat"},
-	{bundle.NodePressure, "/proc/pressure/memory"},
-	{bundle.NodeUptime, "/proc/uptime"},
-	{bundle.NodeStat, "/proc/stat"},
-	{bundle.NodeCmdline, "/proc/cmdline"},
-	{bundle.NodeMountinfo, "/proc/1/mountinfo"},
+var nodeFiles = []struct {
+	name, host string
+	optional   bool // absent on some kernels or unreadable unprivileged: not a failure
+}{
+	{bundle.NodeMeminfo, "/proc/meminfo", false},
+	{bundle.NodeVmstat, "/proc/vmstat", false},
+	{bundle.NodePressure, "/proc/pressure/memory", false},
+	{bundle.NodeUptime, "/proc/uptime", false},
+	{bundle.NodeStat, "/proc/stat", false},
+	{bundle.NodeCmdline, "/proc/cmdline", false},
+	{bundle.NodeMountinfo, "/proc/1/mountinfo", false},
+	// Rule catalogue II: free lists by order (fragmentation-oom), cgroup
+	// counts (dying-memcgs on v1), THP policy (thp-inflation). pagetypeinfo
+	// is mode 0400 and THP needs CONFIG_TRANSPARENT_HUGEPAGE.
+	{bundle.NodeBuddyinfo, "/proc/buddyinfo", true},
+	{bundle.NodePagetypeinfo, "/proc/pagetypeinfo", true},
+	{bundle.NodeCgroups, "/proc/cgroups", true},
+	{bundle.NodeTHPEnabled, "/sys/kernel/mm/transparent_hugepage/enabled", true},
+	{bundle.NodeTHPDefrag, "/sys/kernel/mm/transparent_hugepage/defrag", true},
 }
 
 func collectNode(ctx context.Context, c *collection, s *sink) error {
@@ -33,6 +44,10 @@ func collectNode(ctx context.Context, c *collection, s *sink) error {
 			return context.Cause(ctx)
 		}
 		ok, err := s.hostFile(h, f.name, f.host, text, capSmall)
+		if err != nil && f.optional {
+			s.skip("%s: %v", f.host, err)
+			continue
+		}
 		if err != nil {
 			s.fail("%s: %v", f.host, err)
 		} else if !ok {
@@ -42,7 +57,7 @@ func collectNode(ctx context.Context, c *collection, s *sink) error {
 				}
 			}
 			// PSI needs CONFIG_PSI and psi=1: absent is normal.
-			if f.name != bundle.NodePressure {
+			if f.name != bundle.NodePressure && !f.optional {
 				s.fail("%s: missing", f.host)
 			}
 		}

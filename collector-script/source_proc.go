@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -62,6 +63,13 @@ func collectProc(ctx context.Context, c *collection, s *sink) error {
 				s.fail("/proc/%s/%s: %v", pid, f, err)
 			}
 		}
+		if inKubepods(h, pid) {
+			if env, ok := runtimeEnviron(h, pid); ok {
+				if err := s.write(path.Join(bundle.ProcDir, pid, bundle.ProcEnvironFile), []byte(env), text); err != nil {
+					s.fail("/proc/%s/environ: %v", pid, err)
+				}
+			}
+		}
 		fds, cut := openFiles(h, pid)
 		if cut {
 			s.markTruncated()
@@ -74,6 +82,35 @@ func collectProc(ctx context.Context, c *collection, s *sink) error {
 		s.skip("no process in kubepods and no node agent (%s, …)", strings.Join(agentComms[:4], ", "))
 	}
 	return nil
+}
+
+// inKubepods reports whether pid runs in a pod's cgroup.
+func inKubepods(h Host, pid string) bool {
+	cg, err := h.ReadSmall("/proc/"+pid+"/cgroup", 64<<10)
+	return err == nil && strings.Contains(string(cg), "kubepods")
+}
+
+// runtimeEnviron reads a container process's environment and keeps only the
+// runtime memory settings of bundle.EnvironKeep, one KEY=VALUE a line; every
+// other variable (credentials live there) is dropped here, before anything
+// reaches the sink. ok is false when the process has none of them. A value
+// holding a newline is cut at it: collect.sh, reading line by line, keeps the
+// same first line.
+func runtimeEnviron(h Host, pid string) (string, bool) {
+	raw, err := h.ReadSmall("/proc/"+pid+"/environ", capSmall)
+	if err != nil {
+		return "", false
+	}
+	var b strings.Builder
+	for _, kv := range strings.Split(string(raw), "\x00") {
+		kv, _, _ = strings.Cut(kv, "\n")
+		key, _, ok := strings.Cut(kv, "=")
+		if ok && slices.Contains(bundle.EnvironKeep, key) {
+			b.WriteString(kv)
+			b.WriteByte('\n')
+		}
+	}
+	return b.String(), b.Len() > 0
 }
 
 // wantProcess: processes in kubepods, and the node's agents.

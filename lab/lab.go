@@ -124,6 +124,9 @@ func (l *Lab) start(c *Container, args ...string) (*Proc, error) {
 func (l *Lab) startLogged(c *Container, w io.Writer, args ...string) (*Proc, error) {
 	argv := append([]string{"-join", filepath.Join(l.H.Dir(c.Cgroup), "cgroup.procs")}, args...)
 	cmd := exec.Command(l.Bin.Workload, argv...)
+	if len(c.Env) > 0 {
+		cmd.Env = append(os.Environ(), c.Env...)
+	}
 	cmd.Stderr = w
 	// Dies with the test process even when no cleanup can run (SIGKILL).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

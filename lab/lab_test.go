@@ -64,6 +64,10 @@ func TestLab(t *testing.T) {
 		{"tmpfs-restart", testTmpfsRestart},
 		{"kubepods-drift", testKubepodsDrift},
 		{"scrape-pileup", testScrapePileup},
+		// Rule catalogue II (#16): catalogue2_test.go.
+		{"runtime-heap-vs-limit", testRuntimeHeapVsLimit},
+		{"dying-memcgs", testDyingMemcgs},
+		{"thp-inflation", testTHPInflation},
 	} {
 		t.Run(sc.name, func(t *testing.T) { sc.run(t, env) })
 	}

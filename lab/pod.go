@@ -34,6 +34,9 @@ type Container struct {
 	LimitBytes   int64 // < 0 = no limit
 	RestartCount int
 	LastOOMKill  bool // lastState.terminated.reason = OOMKilled
+	// Env is added to the environment of the processes the lab starts in
+	// the container ("KEY=VALUE"), as a pod spec's env would be.
+	Env []string
 }
 
 // Volume is a memory-medium emptyDir: a tmpfs the lab mounts where the

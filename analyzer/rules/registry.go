@@ -19,6 +19,19 @@ var All = []*Rule{
 	NoMemoryLimit,
 	KernelMemoryHigh,
 	MissingSource,
+	// Rule catalogue II (#16).
+	RuntimeHeapVsLimit,
+	EvictionOrder,
+	NodeOvercommit,
+	LimitRightsizing,
+	SystemOOMBeforeEviction,
+	NodeDaemonOOM,
+	SwapAndHugepages,
+	DyingMemcgs,
+	THPInflation,
+	FragmentationOOM,
+	KmemAccountingLeak,
+	DirtyWritebackOOM,
 }
 
 // ByID returns the rule with id, or nil.

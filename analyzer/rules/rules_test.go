@@ -80,3 +80,23 @@ func TestDocsRulesMD(t *testing.T) {
 		t.Errorf("docs/rules.md is stale: run `make docs` (bin/memsnap rules --format markdown > docs/rules.md)")
 	}
 }
+
+// TestCatalogue: the founding twelve rules and catalogue II's twelve (#16)
+// are all registered; other branches add more, so the total is not fixed.
+func TestCatalogue(t *testing.T) {
+	for _, id := range []string{
+		"oom-kill", "working-set-page-cache", "pod-orphaned-memory", "tmpfs-memory", "kubepods-limit-drift",
+		"node-memory-pressure", "agent-scrape-pileup", "heap-profile-top", "memory-high-throttling",
+		"no-memory-limit", "kernel-memory-high", "missing-source",
+		"runtime-heap-vs-limit", "eviction-order", "node-overcommit", "limit-rightsizing",
+		"system-oom-before-eviction", "node-daemon-oom", "swap-and-hugepages", "dying-memcgs",
+		"thp-inflation", "fragmentation-oom", "kmem-accounting-leak", "dirty-writeback-oom",
+	} {
+		if rules.ByID(id) == nil {
+			t.Errorf("rule %s is not registered", id)
+		}
+	}
+	if len(rules.All) < 24 {
+		t.Errorf("%d rules, want at least 24", len(rules.All))
+	}
+}

@@ -8,6 +8,8 @@
 //	workload -join CGROUP.PROCS alloc -step N -max N
 //	workload -join CGROUP.PROCS fill -file F -size N
 //	workload -join CGROUP.PROCS exec -- PROGRAM ARGS...
+//	workload -join CGROUP.PROCS spread -dir D -n N -size S -file F   # dying-memcgs
+//	workload -join CGROUP.PROCS thp -size N                          # thp-inflation
 //	workload -hold alloc -step N -max N        # in a pod: hold until killed
 //	workload refill -file F -size N -step N    # in a pod (e2e tmpfs restart)
 //
@@ -31,6 +33,7 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 func main() {
@@ -53,6 +56,8 @@ func main() {
 	reads := fs.Int("reads", 2, "times to read the file back")
 	step := fs.Int64("step", 4<<20, "bytes per allocation step")
 	maxBytes := fs.Int64("max", 0, "stop allocating at this many bytes (0 = until killed)")
+	dir := fs.String("dir", "", "spread: parent cgroup directory holding c0 … c<n-1>")
+	n := fs.Int("n", 0, "spread: how many child cgroups")
 	_ = fs.Parse(rest)
 	switch sub {
 	case "pagecache":
@@ -81,6 +86,10 @@ func main() {
 		writeFile(*file, *size).Close()
 		fmt.Printf("wrote %s (%d bytes): exiting for a restart\n", *file, *size)
 		os.Exit(1)
+	case "spread":
+		spread(*join, *dir, *n, *size, *file)
+	case "thp":
+		thp(*size)
 	case "exec":
 		if len(fs.Args()) == 0 {
 			fail("exec: want a program")
@@ -160,4 +169,55 @@ func ready(v any) {
 func fail(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "workload: "+format+"\n", args...)
 	os.Exit(1)
+}
+
+// spread leaves page cache charged to each of n child cgroups: it joins
+// <dir>/c<i>, writes size bytes to <file>.<i> (the pages are charged to the
+// memcg of the task that first touches them — torvalds/linux:mm/filemap.c
+// __filemap_add_folio → mem_cgroup_charge), and moves back to home. The lab
+// then removes the empty child cgroups; their charges keep them alive as
+// dying memcgs (v1 does not move charges with a task unless
+// memory.move_charge_at_immigrate says so).
+func spread(home, dir string, n int, size int64, file string) {
+	if home == "" || dir == "" || n <= 0 || file == "" {
+		fail("spread: want -join, -dir, -n and -file")
+	}
+	pid := []byte(strconv.Itoa(os.Getpid()))
+	for i := range n {
+		if err := os.WriteFile(fmt.Sprintf("%s/c%d/cgroup.procs", dir, i), pid, 0); err != nil {
+			fail("spread: join c%d: %v", i, err)
+		}
+		writeFile(fmt.Sprintf("%s.%d", file, i), size).Close()
+		if err := os.WriteFile(home, pid, 0); err != nil {
+			fail("spread: back home: %v", err)
+		}
+	}
+	fmt.Println("ready")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+}
+
+// thp maps size bytes of anonymous memory aligned to 2 MiB, asks for
+// transparent huge pages on it (MADV_HUGEPAGE: honoured when
+// /sys/kernel/mm/transparent_hugepage/enabled is always or madvise —
+// torvalds/linux:Documentation/admin-guide/mm/transhuge.rst) and touches
+// one byte per 2 MiB: each touch faults in a whole huge page, so the cgroup
+// is charged size bytes for size/2MiB bytes used.
+func thp(size int64) {
+	const huge = 2 << 20
+	b, err := syscall.Mmap(-1, 0, int(size+huge), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	if err != nil {
+		fail("mmap: %v", err)
+	}
+	off := 0
+	if a := int(uintptr(unsafe.Pointer(&b[0])) % huge); a != 0 {
+		off = huge - a
+	}
+	region := b[off : off+int(size)]
+	if err := syscall.Madvise(region, 14); err != nil { // MADV_HUGEPAGE (include/uapi/asm-generic/mman-common.h)
+		fail("madvise MADV_HUGEPAGE: %v", err)
+	}
+	for i := 0; i < len(region); i += huge {
+		region[i] = 1
+	}
+	ready(b)
 }

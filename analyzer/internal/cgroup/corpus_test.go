@@ -48,9 +48,10 @@ func TestCorpusV1CalicoNode(t *testing.T) {
 			t.Errorf("opened unknown file %s", p)
 		}
 	}
-	if len(cv.opened) != 8 {
-		t.Errorf("opened %d files, want the 8 known ones present (stat, usage, limit, soft limit, max usage, failcnt, kmem usage, oom_control)", len(cv.opened))
+	if len(cv.opened) != 10 {
+		t.Errorf("opened %d files, want the 10 known ones present (stat, usage, limit, soft limit, max usage, failcnt, kmem usage, kmem limit, kmem failcnt, oom_control)", len(cv.opened))
 	}
+	wantValue(t, "KmemLimit", n.KmemLimit, n.KmemLimit.N, d+"memory.kmem.limit_in_bytes", "")
 }
 
 func TestCorpusDockerV1Stat(t *testing.T) {

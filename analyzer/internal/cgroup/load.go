@@ -20,6 +20,7 @@ var (
 		"memory.failcnt", "memory.max_usage_in_bytes", "memory.oom_control",
 		"memory.memsw.usage_in_bytes", "memory.memsw.limit_in_bytes",
 		"memory.memsw.max_usage_in_bytes", "memory.memsw.failcnt", "memory.kmem.usage_in_bytes",
+		"memory.kmem.limit_in_bytes", "memory.kmem.failcnt",
 	}
 	v2Files = []string{
 		"memory.current", "memory.max", "memory.high", "memory.min", "memory.low",

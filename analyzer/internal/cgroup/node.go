@@ -70,6 +70,8 @@ type Node struct {
 	SwapUnlimited bool
 
 	Failcnt           *Value // v1 memory.failcnt
+	KmemLimit         *Value // v1 memory.kmem.limit_in_bytes
+	KmemFailcnt       *Value // v1 memory.kmem.failcnt
 	MaxUsage          *Value // v1 memory.max_usage_in_bytes, v2 memory.peak
 	MemswUsage        *Value // v1 memory+swap counters
 	MemswLimit        *Value
@@ -86,6 +88,7 @@ type Node struct {
 	LocalOOMKill       *Value // v2 memory.events.local oom_kill
 	SwapFailEvents     *Value // v2 memory.swap.events fail: swap allocation failed
 	NrDyingDescendants *Value // v2 cgroup.stat: removed cgroups still holding charges
+	NrDescendants      *Value // v2 cgroup.stat: live descendant cgroups
 	PSI                *PSI   // v2 memory.pressure
 
 	Procs []int            // cgroup.procs, sorted; nil when the file is absent

@@ -38,6 +38,11 @@ func normaliseV1(n *Node, r *reader) {
 	// kmem is charged into the main counter on v1 (v1 doc §2.7), so it is
 	// part of Usage and of the working set.
 	n.Kernel = r.single("memory.kmem.usage_in_bytes")
+	// The v1 kmem limit (deprecated in 5.4, gone in 6.x) and its failure
+	// counter: on 3.10 kernels a kmem charge failing against it is what broke
+	// slab cache creation on Kubernetes nodes (kmem-accounting-leak).
+	n.KmemLimit = r.single("memory.kmem.limit_in_bytes")
+	n.KmemFailcnt = r.single("memory.kmem.failcnt")
 
 	n.Limit = r.single("memory.limit_in_bytes")
 	n.Unlimited = n.Limit != nil && IsUnlimited(n.Limit.N)
@@ -81,6 +86,7 @@ func normaliseV2(n *Node, r *reader) {
 	n.LocalOOMKill = r.keyed("memory.events.local", "oom_kill")
 	n.SwapFailEvents = r.keyed("memory.swap.events", "fail")
 	n.NrDyingDescendants = r.keyed("cgroup.stat", "nr_dying_descendants")
+	n.NrDescendants = r.keyed("cgroup.stat", "nr_descendants")
 }
 
 // kernelV2 is memory.stat "kernel" (since Linux 5.18, DOMAIN §1.2); on older

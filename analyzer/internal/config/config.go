@@ -106,6 +106,59 @@ type Thresholds struct {
 		MinBytes    Bytes   `yaml:"min_bytes"`
 	} `yaml:"kernel-memory-high"`
 	MissingSource struct{} `yaml:"missing-source"`
+	Catalogue2    `yaml:",inline"`
+}
+
+// Catalogue2 holds the thresholds of rule catalogue II (#16), inline in
+// Thresholds so the YAML keeps one section per rule.
+type Catalogue2 struct {
+	RuntimeHeapVsLimit struct {
+		JVMOffHeapRatio  float64 `yaml:"jvm_offheap_ratio"`
+		GoOffHeapRatio   float64 `yaml:"go_offheap_ratio"`
+		NodeOffHeapRatio float64 `yaml:"node_offheap_ratio"`
+	} `yaml:"runtime-heap-vs-limit"`
+	NodeOvercommit struct {
+		LimitsRatio float64 `yaml:"limits_ratio"`
+	} `yaml:"node-overcommit"`
+	LimitRightsizing struct {
+		AtRiskRatio  float64 `yaml:"at_risk_ratio"`
+		WasteRatio   float64 `yaml:"waste_ratio"`
+		MinWaste     Bytes   `yaml:"min_waste"`
+		RequestSlack float64 `yaml:"request_slack"`
+		LimitSlack   float64 `yaml:"limit_slack"`
+	} `yaml:"limit-rightsizing"`
+	EvictionOrder struct {
+		TopPods int `yaml:"top_pods"`
+	} `yaml:"eviction-order"`
+	SystemOOMBeforeEviction struct {
+		MinEvictionHard Bytes `yaml:"min_eviction_hard"`
+	} `yaml:"system-oom-before-eviction"`
+	NodeDaemonOOM struct {
+		Daemons        []string `yaml:"daemons"`
+		MaxOOMScoreAdj int      `yaml:"max_oom_score_adj"`
+	} `yaml:"node-daemon-oom"`
+	DyingMemcgs struct {
+		MinDying   int64   `yaml:"min_dying"`
+		DyingRatio float64 `yaml:"dying_ratio"`
+	} `yaml:"dying-memcgs"`
+	THPInflation struct {
+		THPRatio float64 `yaml:"thp_ratio"`
+		MinBytes Bytes   `yaml:"min_bytes"`
+	} `yaml:"thp-inflation"`
+	FragmentationOOM struct {
+		MinFree        Bytes   `yaml:"min_free"`
+		HighOrderRatio float64 `yaml:"high_order_ratio"`
+	} `yaml:"fragmentation-oom"`
+	KmemAccountingLeak struct {
+		NearLimitRatio float64 `yaml:"near_limit_ratio"`
+	} `yaml:"kmem-accounting-leak"`
+	DirtyWritebackOOM struct {
+		DirtyRatio float64 `yaml:"dirty_ratio"`
+	} `yaml:"dirty-writeback-oom"`
+	SwapAndHugepages struct {
+		HugepagesWarnRatio float64 `yaml:"hugepages_warn_ratio"`
+		MinSwap            Bytes   `yaml:"min_swap"`
+	} `yaml:"swap-and-hugepages"`
 }
 
 // Default returns the embedded defaults.

@@ -33,6 +33,9 @@ type Pod struct {
 	// Phase, Reason and Message are status fields; an evicted pod has
 	// reason "Evicted" and the kubelet's message (DOMAIN §2.4).
 	Phase, Reason, Message string
+	// Priority is spec.priority (resolved from the PriorityClass at
+	// admission); nil when pods.json does not carry it.
+	Priority *int32
 }
 
 // Container is a container (or init container) with its last known state.
@@ -144,6 +147,7 @@ func podView(in *corev1.Pod) Pod {
 		Phase:     string(in.Status.Phase),
 		Reason:    in.Status.Reason,
 		Message:   in.Status.Message,
+		Priority:  in.Spec.Priority,
 	}
 	if p.QoS == "" {
 		p.QoS = computeQoS(in)

@@ -31,6 +31,11 @@ type Config struct {
 	ReservedMemory    *int64
 	ReservedHugepages int64
 	ConfigPath        string // --config
+	// SwapBehavior is memorySwap.swapBehavior ("" = unset: NoSwap since
+	// 1.30, LimitedSwap lets Burstable pods swap); FailSwapOn nil = unset
+	// (default true) — kubernetes/kubernetes:pkg/kubelet/apis/config/types.go.
+	SwapBehavior string
+	FailSwapOn   *bool
 	// Sources says where each value came from, for evidence: a bundle file
 	// ("kubelet/configz.json"), a flag ("kubelet/flags.txt:7
 	// --kube-reserved") or SourceDefault. Keys are the Key* constants.
@@ -69,6 +74,8 @@ const (
 	KeyEvictionSoft           = "evictionSoft.memory.available"
 	KeyReservedMemory         = "reservedMemory"
 	KeyConfigPath             = "config"
+	KeySwapBehavior           = "memorySwap.swapBehavior"
+	KeyFailSwapOn             = "failSwapOn"
 )
 
 // SourceDefault marks a value the kubelet applies when nothing sets it.
@@ -174,6 +181,12 @@ func Merge(file, configz *kubeletv1beta1.KubeletConfiguration, flags *Flags) (*C
 		}
 		if kc.MergeDefaultEvictionSettings != nil {
 			mergeDefaults = *kc.MergeDefaultEvictionSettings
+		}
+		if kc.MemorySwap.SwapBehavior != "" || l.complete {
+			c.SwapBehavior, c.Sources[KeySwapBehavior] = kc.MemorySwap.SwapBehavior, l.source(KeySwapBehavior)
+		}
+		if kc.FailSwapOn != nil || l.complete {
+			c.FailSwapOn, c.Sources[KeyFailSwapOn] = kc.FailSwapOn, l.source(KeyFailSwapOn)
 		}
 		if kc.ReservedMemory != nil || l.complete {
 			c.ReservedMemory, c.ReservedHugepages = nil, 0

@@ -44,6 +44,7 @@ func Build(in Input, opts Options) *Snapshot {
 	s.buildReported()
 	s.attachHeaps()
 	s.buildNodeMemory()
+	s.buildCatalogue2()
 	s.NodeName = s.nodeName()
 	return s
 }

@@ -130,8 +130,11 @@ func (s *Snapshot) buildProcs() {
 			s.parse(p, func(r io.Reader) error {
 				b, err := io.ReadAll(io.LimitReader(r, 64<<10))
 				pr.Cmdline = strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
+				pr.Argv = splitArgv(b)
 				return err
 			})
+		case bundle.ProcEnvironFile, "oom_score_adj":
+			s.parseProcExtra(pr, p, file)
 		case "fds.tsv":
 			anyFds = true
 			s.parse(p, func(r io.Reader) error {

@@ -15,6 +15,7 @@ import (
 	"github.com/memsnap/memsnap/analyzer/internal/agentlog"
 	"github.com/memsnap/memsnap/analyzer/internal/cgroup"
 	"github.com/memsnap/memsnap/analyzer/internal/heap"
+	"github.com/memsnap/memsnap/analyzer/internal/kernfail"
 	"github.com/memsnap/memsnap/analyzer/internal/kube"
 	"github.com/memsnap/memsnap/analyzer/internal/kubeletconfig"
 	"github.com/memsnap/memsnap/analyzer/internal/listing"
@@ -112,6 +113,16 @@ type Snapshot struct {
 	Heaps          []*HeapTarget
 	Procs          map[int]*Proc
 	Tmpfs          []listing.TmpfsMount
+
+	// Rule catalogue II (#16): the zones' free lists (node/buddyinfo),
+	// cgroup counts per controller (node/cgroups), THP policy, and the
+	// kernel log's allocation failures. Nil/empty when the bundle lacks them.
+	Buddyinfo      []kernfail.FreeArea
+	ProcCgroups    map[string]int64
+	THPEnabled     string
+	THPDefrag      string
+	KernelFailures *kernfail.Result
+	KernelCmdline  string // node/cmdline
 
 	// NodeMemory is the recomputed node picture (capacity → allocatable → kubepods …).
 	NodeMemory NodeMemory
@@ -223,9 +234,13 @@ type Proc struct {
 	PID     int
 	Name    string
 	Cmdline string
-	Cgroup  string // memory cgroup path
-	RSS     *int64
-	Fds     []listing.OpenFile
+	Argv    []string          // cmdline split at its NULs (one element when it had none)
+	Env     map[string]string // proc/<pid>/environ: the runtime settings the collector kept; nil when absent
+	// OOMScoreAdj is proc/<pid>/oom_score_adj; nil when absent.
+	OOMScoreAdj *int
+	Cgroup      string // memory cgroup path
+	RSS         *int64
+	Fds         []listing.OpenFile
 }
 
 // OpenFile is one file a container's process holds open, with the listing it came from.

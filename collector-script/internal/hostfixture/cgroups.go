@@ -162,6 +162,8 @@ func (h *Host) cgroupV1Files(u usage, root bool) map[string]string {
 		"memory.memsw.max_usage_in_bytes": fmt.Sprintf("%d\n", u.total()+mib),
 		"memory.memsw.failcnt":            "0\n",
 		"memory.kmem.usage_in_bytes":      fmt.Sprintf("%d\n", u.kernel),
+		"memory.kmem.limit_in_bytes":      fmt.Sprintf("%d\n", unlimitedV1),
+		"memory.kmem.failcnt":             "0\n",
 		"memory.use_hierarchy":            "1\n",
 		"memory.pressure_level":           "",
 		"memory.kmem.slabinfo":            "slabinfo - version: 2.1\n",

@@ -16,6 +16,7 @@ type proc struct {
 	files  []string
 	adj    int
 	rssKB  int64
+	env    []string // /proc/<pid>/environ
 }
 
 func (h *Host) procs() []proc {
@@ -37,6 +38,9 @@ func (h *Host) procs() []proc {
 				pr.comm, pr.argv, pr.adj = "pause", []string{"/pause"}, -998
 			case i == 0 && c.Name == "main":
 				pr.comm, pr.argv, pr.rssKB = "java", []string{"java", "-Xmx1g", "-jar", "/app.jar", "--db-password", secretArgvPassword}, 250<<10
+				// The collector keeps JAVA_TOOL_OPTIONS only; the credential
+				// beside it must never reach the bundle.
+				pr.env = []string{"PATH=/usr/bin", "JAVA_TOOL_OPTIONS=" + EnvJavaToolOptions, "AWS_SECRET_ACCESS_KEY=" + secretProcEnv, "HOME=/root"}
 			case i == 1 && c.Name == "main":
 				pr.comm, pr.files = "nginx", []string{"/var/log/web/access.log"}
 			}
@@ -76,6 +80,7 @@ func (h *Host) writeProcs() error {
 		files := map[string]string{
 			"comm":          p.comm + "\n",
 			"cmdline":       strings.Join(p.argv, "\x00") + "\x00",
+			"environ":       strings.Join(append(p.env, "HOSTNAME=fixture"), "\x00") + "\x00",
 			"cgroup":        h.procCgroupFile(p.cgroup),
 			"oom_score_adj": fmt.Sprintf("%d\n", p.adj),
 			"status":        fmt.Sprintf("Name:\t%s\nState:\tS (sleeping)\nPid:\t%d\nVmPeak:\t%d kB\nVmRSS:\t%d kB\nRssAnon:\t%d kB\nRssFile:\t%d kB\nRssShmem:\t0 kB\nThreads:\t4\n", p.comm, p.pid, p.rssKB*2, p.rssKB, p.rssKB*9/10, p.rssKB/10),

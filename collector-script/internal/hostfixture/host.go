@@ -196,10 +196,18 @@ func (h *Host) writeNode() error {
 		"proc/sys/kernel/version":   "#1 SMP PREEMPT_DYNAMIC fixture\n",
 		"etc/os-release":            "NAME=\"Fixture Linux\"\nID=fixture\nVERSION_ID=\"1\"\n",
 		"proc/net/tcp":              "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n",
-		"proc/1/comm":               "systemd\n",
-		"proc/1/cmdline":            "/sbin/init\x00",
-		"proc/1/cgroup":             "0::/init.scope\n",
-		"proc/1/mountinfo":          h.mountinfo(),
+		// Free lists by order, cgroup counts and THP policy (rule catalogue II),
+		// in the kernel's formats (mm/vmstat.c frag_show/pagetypeinfo_show,
+		// kernel/cgroup/cgroup-v1.c proc_cgroupstats_show, mm/huge_memory.c).
+		"proc/buddyinfo":    "Node 0, zone      DMA      1      1      1      0      2      1      1      0      1      1      3 \nNode 0, zone    DMA32   3012   2101   1200    800    410    120     40     10      2      0      0 \nNode 0, zone   Normal  48211  20110   9022   3120    801    120     12      1      0      0      0 \n",
+		"proc/pagetypeinfo": "Page block order: 9\nPages per block:  512\n\nFree pages count per migrate type at order       0      1      2      3      4      5      6      7      8      9     10 \nNode    0, zone   Normal, type    Unmovable   1200    300     20      1      0      0      0      0      0      0      0 \nNode    0, zone   Normal, type      Movable  46011  19810   9002   3119    801    120     12      1      0      0      0 \n",
+		"proc/cgroups":      "#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpuset\t3\t1\t1\ncpu\t1\t80\t1\nmemory\t4\t112\t1\npids\t12\t80\t1\n",
+		"sys/kernel/mm/transparent_hugepage/enabled": "always [madvise] never\n",
+		"sys/kernel/mm/transparent_hugepage/defrag":  "always defer defer+madvise [madvise] never\n",
+		"proc/1/comm":      "systemd\n",
+		"proc/1/cmdline":   "/sbin/init\x00",
+		"proc/1/cgroup":    "0::/init.scope\n",
+		"proc/1/mountinfo": h.mountinfo(),
 	}
 	for rel, content := range files {
 		if err := h.write(rel, content); err != nil {

@@ -23,7 +23,12 @@ const (
 	secretUnitEnv      = "unitEnvS3cret011"
 	secretGitHub       = "ghp_S3cret012abcdefghijklmnopqrstuvwxyz0123"
 	secretMetricsLabel = "labelS3cret013"
+	secretProcEnv      = "procEnvS3cret014"
 )
+
+// EnvJavaToolOptions is the runtime setting the fixture's java process
+// carries in its environment beside secretProcEnv.
+const EnvJavaToolOptions = "-XX:MaxRAMPercentage=75.0"
 
 // Secrets lists every planted secret.
 func Secrets() []Secret {
@@ -41,5 +46,6 @@ func Secrets() []Secret {
 		{"Environment=API_TOKEN=", "systemd drop-in", secretUnitEnv},
 		{"GitHub token", "kubelet log", secretGitHub},
 		{"secret env label", "metrics/cadvisor container_env_* label", secretMetricsLabel},
+		{"process environment variable", "/proc/<pid>/environ of a pod's java process", secretProcEnv},
 	}
 }
