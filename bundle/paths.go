@@ -45,6 +45,17 @@ const (
 	ProcDir = "proc/" // proc/<pid>/{status,smaps_rollup,cgroup,cmdline,oom_score_adj,fds.tsv}
 
 	TmpfsVolumes = "volumes/tmpfs.tsv"
+
+	// Watch mode (docs/series.md): samples over time, one gzip'd TSV per
+	// kind with a header line; the first snapshot's node/ and cgroup/ files
+	// under series/first/ (the final snapshot is at the usual paths); range
+	// exports from the customer's Prometheus under series/prometheus/.
+	SeriesDir           = "series/"
+	SeriesCgroups       = "series/cgroups.tsv.gz"
+	SeriesNode          = "series/node.tsv.gz"
+	SeriesEvents        = "series/events.tsv.gz"
+	SeriesFirstDir      = "series/first/"
+	SeriesPrometheusDir = "series/prometheus/"
 )
 
 // Source names as recorded in the manifest.
@@ -59,4 +70,5 @@ const (
 	SourceProc     = "proc"
 	SourceVolumes  = "volumes"
 	SourceKube     = "kube"
+	SourceSeries   = "series"
 )
