@@ -42,6 +42,7 @@ func Build(in Input, opts Options) *Snapshot {
 	s.buildMetrics()
 	s.attachHeaps()
 	s.buildNodeMemory()
+	s.buildSeries()
 	s.NodeName = s.nodeName()
 	return s
 }
