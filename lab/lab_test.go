@@ -64,6 +64,8 @@ func TestLab(t *testing.T) {
 		{"tmpfs-restart", testTmpfsRestart},
 		{"kubepods-drift", testKubepodsDrift},
 		{"scrape-pileup", testScrapePileup},
+		{"leak-watch", testLeakWatch},
+		{"sawtooth-watch", testSawtoothWatch},
 	} {
 		t.Run(sc.name, func(t *testing.T) { sc.run(t, env) })
 	}
