@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/memsnap/memsnap/analyzer/internal/config"
-	"github.com/memsnap/memsnap/analyzer/internal/podpath"
 	"github.com/memsnap/memsnap/analyzer/internal/series"
 	"github.com/memsnap/memsnap/analyzer/internal/units"
 	"github.com/memsnap/memsnap/report/schema"
@@ -19,31 +18,7 @@ import (
 // containers, their limit, and evidence that cites the series file, the
 // first and last sample and the slope.
 
-// containerTracks are the tracks of app containers: named by a Prometheus
-// export, or a collector cgroup at container level (the sandbox is left
-// out: it holds no workload).
-func containerTracks(p *Pass) []*series.Track {
-	var out []*series.Track
-	for _, t := range p.Snap.Series.Tracks {
-		if c := p.Snap.SeriesContainers[t]; c != nil {
-			if !c.Sandbox {
-				out = append(out, t)
-			}
-			continue
-		}
-		k := t.Key
-		if k.Pod != "" {
-			if k.Container != "" && k.Container != "POD" {
-				out = append(out, t)
-			}
-			continue
-		}
-		if ref := podpath.Parse(k.Cgroup); ref.Level == podpath.LevelContainer {
-			out = append(out, t)
-		}
-	}
-	return out
-}
+func containerTracks(p *Pass) []*series.Track { return p.Snap.SeriesContainerTracks() }
 
 // trackLimit is the limit that applies to a container track at its last
 // sample: the series' own, else the snapshot's container cgroup, else the
@@ -73,14 +48,7 @@ func fillTrack(p *Pass, t *series.Track, f *schema.Finding) {
 	} else {
 		k := t.Key
 		f.Namespace, f.Pod, f.Container = k.Namespace, k.Pod, k.Container
-		switch {
-		case k.Pod != "" && k.Container != "":
-			f.Subject = k.Namespace + "/" + k.Pod + "/" + k.Container
-		case k.Pod != "":
-			f.Subject = k.Namespace + "/" + k.Pod
-		default:
-			f.Subject = "cgroup:" + k.Cgroup
-		}
+		f.Subject = p.Snap.SeriesSubject(t)
 	}
 	if t.Key.Cgroup != "" {
 		f.Cgroup = t.Key.Cgroup // a restarted container's old cgroup, not the live one

@@ -84,3 +84,48 @@ func (s *Snapshot) SeriesPod(t *series.Track) *Pod {
 	}
 	return nil
 }
+
+// SeriesContainerTracks are the tracks of app containers: named by a
+// Prometheus export, or a collector cgroup at container level (the
+// sandbox is left out: it holds no workload).
+func (s *Snapshot) SeriesContainerTracks() []*series.Track {
+	if s.Series == nil {
+		return nil
+	}
+	var out []*series.Track
+	for _, t := range s.Series.Tracks {
+		if c := s.SeriesContainers[t]; c != nil {
+			if !c.Sandbox {
+				out = append(out, t)
+			}
+			continue
+		}
+		k := t.Key
+		if k.Pod != "" {
+			if k.Container != "" && k.Container != "POD" {
+				out = append(out, t)
+			}
+			continue
+		}
+		if ref := podpath.Parse(k.Cgroup); ref.Level == podpath.LevelContainer {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// SeriesSubject is "ns/pod/container" for a track when names are known,
+// else "cgroup:<path>".
+func (s *Snapshot) SeriesSubject(t *series.Track) string {
+	if c := s.SeriesContainers[t]; c != nil {
+		return c.Subject()
+	}
+	k := t.Key
+	switch {
+	case k.Pod != "" && k.Container != "":
+		return k.Namespace + "/" + k.Pod + "/" + k.Container
+	case k.Pod != "":
+		return k.Namespace + "/" + k.Pod
+	}
+	return "cgroup:" + k.Cgroup
+}
