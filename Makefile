@@ -100,6 +100,8 @@ e2e-clean:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./bundle/ ./analyzer/internal/cgroup/ ./analyzer/internal/promtext/ ./analyzer/internal/agentlog/ ./analyzer/internal/oomlog/ ./collector-script/internal/redact/
 	bash scripts/bench.sh
+	$(GO) test -run '^$$' -bench WatchSample -benchtime 40x -count 5 ./collector-script/
+	bash scripts/bench-watch.sh
 
 samples:
 	$(GO) run ./samples/internal/gen -o samples
