@@ -205,6 +205,9 @@ func (r *recorder) loop(ctx context.Context, opt *Options, full func() bool) str
 			return "max-bytes"
 		}
 		r.sample()
+		if afterSample != nil {
+			afterSample(r.samples)
+		}
 		select {
 		case <-ctx.Done():
 			r.sample() // the moment the user stopped it
@@ -216,6 +219,9 @@ func (r *recorder) loop(ctx context.Context, opt *Options, full func() bool) str
 		}
 	}
 }
+
+// afterSample is a test seam: called after each sample of the loop.
+var afterSample func(samples int)
 
 // sample takes one sample of the node and every cgroup.
 func (r *recorder) sample() {
