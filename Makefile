@@ -102,6 +102,8 @@ e2e-clean:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./bundle/ ./analyzer/internal/cgroup/ ./analyzer/internal/promtext/ ./analyzer/internal/agentlog/ ./analyzer/internal/oomlog/ ./collector-script/internal/redact/
 	MEMSNAP_BENCH_CLUSTER=$${MEMSNAP_BENCH_CLUSTER:-100} bash scripts/bench.sh
+	$(GO) test -run '^$$' -bench WatchSample -benchtime 40x -count 5 ./collector-script/
+	bash scripts/bench-watch.sh
 
 samples:
 	$(GO) run ./samples/internal/gen -o samples

@@ -36,6 +36,17 @@ type Manifest struct {
 	Files         []FileEntry `json:"files"`
 	Redactions    []Redaction `json:"redactions"`
 	Warnings      []string    `json:"warnings,omitempty"`
+	Watch         *Watch      `json:"watch,omitempty"`
+}
+
+// Watch describes a --watch run (docs/series.md): when sampling started and
+// ended, how often it sampled, how many samples were taken and what ended it.
+type Watch struct {
+	Started   string `json:"started"` // RFC 3339 UTC, first sample
+	Ended     string `json:"ended"`   // RFC 3339 UTC, last sample
+	EveryMS   int64  `json:"every_ms"`
+	Samples   int    `json:"samples"`
+	StoppedBy string `json:"stopped_by"` // duration | signal | max-bytes | deadline
 }
 
 // Collector names the program that wrote the bundle.

@@ -58,6 +58,17 @@ const (
 	ProcEnvironFile = "environ"
 
 	TmpfsVolumes = "volumes/tmpfs.tsv"
+
+	// Watch mode (docs/series.md): samples over time, one gzip'd TSV per
+	// kind with a header line; the first snapshot's node/ and cgroup/ files
+	// under series/first/ (the final snapshot is at the usual paths); range
+	// exports from the customer's Prometheus under series/prometheus/.
+	SeriesDir           = "series/"
+	SeriesCgroups       = "series/cgroups.tsv.gz"
+	SeriesNode          = "series/node.tsv.gz"
+	SeriesEvents        = "series/events.tsv.gz"
+	SeriesFirstDir      = "series/first/"
+	SeriesPrometheusDir = "series/prometheus/"
 )
 
 // Source names as recorded in the manifest.
@@ -72,6 +83,7 @@ const (
 	SourceProc     = "proc"
 	SourceVolumes  = "volumes"
 	SourceKube     = "kube"
+	SourceSeries   = "series"
 )
 
 // EnvironKeep are the only environment variables the collector keeps from a

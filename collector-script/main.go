@@ -112,6 +112,8 @@ func parseFlags(args []string, stderr io.Writer) (*Options, error) {
 	fs.StringVar(&o.SpoolDir, "spool-dir", "", "directory for temporary spool files (default: the output's directory; with -o -, $TMPDIR)")
 	fs.BoolVar(&o.NoProc, "no-proc", false, "do not collect per-process files")
 	fs.BoolVar(&o.NoRedact, "no-redact", false, "do not redact secrets (the bundle may then hold tokens and passwords)")
+	fs.DurationVar(&o.Watch, "watch", 0, "watch mode: after a first snapshot, sample every --every for this long (or until SIGINT), then take a final snapshot; samples go to series/ (docs/series.md)")
+	fs.DurationVar(&o.Every, "every", 15*time.Second, "sampling interval in --watch mode")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "print what would be read and an estimated size; write nothing")
 	fs.BoolVar(&verbose, "v", false, "debug logging")
 	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
@@ -127,6 +129,9 @@ func parseFlags(args []string, stderr io.Writer) (*Options, error) {
 	}
 	if o.Timeout <= 0 || o.Deadline <= 0 || o.Since <= 0 {
 		return nil, errors.New("--timeout, --deadline and --since must be positive")
+	}
+	if o.Watch < 0 || (o.Watch > 0 && (o.Every <= 0 || o.Every > o.Watch)) {
+		return nil, errors.New("--watch must be positive and --every between 1ms and --watch")
 	}
 	if fi, err := os.Stat(o.HostRoot); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("--host-root %s: not a directory", o.HostRoot)

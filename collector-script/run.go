@@ -51,7 +51,9 @@ type Options struct {
 	NoProc             bool
 	NoRedact           bool
 	DryRun             bool
-	Progress           bool // per-source lines on Stderr (set when it is a TTY)
+	Watch              time.Duration // > 0: watch mode (watch.go)
+	Every              time.Duration // sampling interval in watch mode
+	Progress           bool          // per-source lines on Stderr (set when it is a TTY)
 
 	Version string
 	Stdout  io.Writer
@@ -150,6 +152,7 @@ func Run(ctx context.Context, opt *Options) int {
 		return exitNoWrite
 	}
 
+	sigCtx := ctx // watch mode bounds each snapshot by --deadline, not the whole watch
 	ctx, cancelDeadline := context.WithTimeoutCause(ctx, opt.Deadline, errDeadline)
 	defer cancelDeadline()
 
@@ -163,22 +166,39 @@ func Run(ctx context.Context, opt *Options) int {
 		log.Warn(warning)
 		m.Warnings = append(m.Warnings, warning)
 	}
-	for _, src := range sources {
-		if src.name == bundle.SourceProc && opt.NoProc {
-			m.Sources = append(m.Sources, bundle.Source{Name: src.name, Paths: src.paths, Status: bundle.StatusSkipped, Error: "turned off by --no-proc"})
-			continue
+	runPass := func(ctx context.Context, list []source, prefix string) ([]bundle.Source, error) {
+		var out []bundle.Source
+		for _, src := range list {
+			if src.name == bundle.SourceProc && opt.NoProc {
+				out = append(out, bundle.Source{Name: src.name, Paths: src.paths, Status: bundle.StatusSkipped, Error: "turned off by --no-proc"})
+				continue
+			}
+			s := &sink{name: src.name, prefix: prefix, w: writer, dry: c.dry, red: redactors}
+			ms := runSource(ctx, c, src, s)
+			if s.outputErr != nil {
+				return out, s.outputErr
+			}
+			out = append(out, ms)
+			m.Redactions = append(m.Redactions, s.redactions...)
+			if opt.Progress {
+				fmt.Fprintf(opt.Stderr, "memsnap-collect: %-8s %-7s %5d files %10d bytes %6d ms %s\n", prefix+ms.Name, ms.Status, ms.Files, ms.Bytes, ms.DurationMS, ms.Error)
+			}
+			log.Debug("source done", "source", prefix+ms.Name, "status", ms.Status, "files", ms.Files, "bytes", ms.Bytes, "ms", ms.DurationMS, "error", ms.Error)
 		}
-		s := &sink{name: src.name, w: writer, dry: c.dry, red: redactors}
-		ms := runSource(ctx, c, src, s)
-		if s.outputErr != nil {
-			return abort(s.outputErr)
+		return out, nil
+	}
+	if opt.Watch > 0 && !opt.DryRun {
+		srcs, err := runWatch(sigCtx, c, m, writer, spoolDir, runPass)
+		m.Sources = append(m.Sources, srcs...)
+		if err != nil {
+			return abort(err)
 		}
-		m.Sources = append(m.Sources, ms)
-		m.Redactions = append(m.Redactions, s.redactions...)
-		if opt.Progress {
-			fmt.Fprintf(opt.Stderr, "memsnap-collect: %-8s %-7s %5d files %10d bytes %6d ms %s\n", ms.Name, ms.Status, ms.Files, ms.Bytes, ms.DurationMS, ms.Error)
+	} else {
+		srcs, err := runPass(ctx, sources, "")
+		m.Sources = append(m.Sources, srcs...)
+		if err != nil {
+			return abort(err)
 		}
-		log.Debug("source done", "source", ms.Name, "status", ms.Status, "files", ms.Files, "bytes", ms.Bytes, "ms", ms.DurationMS, "error", ms.Error)
 	}
 
 	c.mu.Lock()

@@ -27,9 +27,12 @@ const (
 // describes exactly what is in the archive.
 type sink struct {
 	name string
-	w    *bundle.Writer // nil in --dry-run
-	dry  *dryRun
-	red  bool // redact text files
+	// prefix goes before every path the source writes: watch mode puts the
+	// first snapshot's node/ and cgroup/ under series/first/.
+	prefix string
+	w      *bundle.Writer // nil in --dry-run
+	dry    *dryRun
+	red    bool // redact text files
 
 	mu         sync.Mutex
 	closed     bool
@@ -63,6 +66,7 @@ const (
 
 // copy spools r into the bundle as name, keeping at most limit bytes.
 func (s *sink) copy(name string, r io.Reader, k kind, limit int64) error {
+	name = s.prefix + name
 	var rr *redact.Reader
 	if s.red && k == text {
 		rr = redact.NewReader(r)

@@ -2,10 +2,12 @@ package lab
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -119,6 +121,10 @@ func trimBundle(v bundle.View, m *bundle.Manifest, sc exportScope) (map[string][
 			if keep {
 				cgDirsAfter[cg] = true
 			}
+		case strings.HasPrefix(p, bundle.SeriesFirstDir+bundle.CgroupDir):
+			// The watch's first snapshot: the same rule as the final one.
+			dir, base := path.Split(strings.TrimPrefix(p, bundle.SeriesFirstDir+bundle.CgroupDir))
+			keep = keepCgroupFile(sc, "/"+strings.TrimSuffix(dir, "/"), base)
 		case strings.HasPrefix(p, bundle.ProcDir):
 			pidStr, _, _ := strings.Cut(strings.TrimPrefix(p, bundle.ProcDir), "/")
 			pid, err := strconv.Atoi(pidStr)
@@ -138,6 +144,10 @@ func trimBundle(v bundle.View, m *bundle.Manifest, sc exportScope) (map[string][
 			b = trimMountinfo(b, sc, &st)
 		case bundle.NodeCmdline:
 			b = kernelCmdline(b)
+		case bundle.SeriesCgroups, bundle.SeriesEvents:
+			if b, err = trimSeries(b, sc); err != nil {
+				return nil, st, fmt.Errorf("%s: %w", p, err)
+			}
 		}
 		out[p] = b
 	}
@@ -370,4 +380,53 @@ func writeSample(dst string, files map[string][]byte) error {
 		}
 	}
 	return nil
+}
+
+// trimSeries keeps the rows of a watch series file (docs/series.md) whose
+// cgroup is the root or in the lab's subtree, by the same rule as
+// keepCgroupFile.
+func trimSeries(gz []byte, sc exportScope) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return nil, err
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	col := -1
+	for i, line := range strings.SplitAfter(string(raw), "\n") {
+		if line == "" {
+			continue
+		}
+		cells := strings.Split(strings.TrimSuffix(line, "\n"), "\t")
+		if i == 0 {
+			for j, c := range cells {
+				if c == "cgroup" {
+					col = j
+				}
+			}
+			if col < 0 {
+				return nil, fmt.Errorf("no cgroup column")
+			}
+			zw.Write([]byte(line))
+			continue
+		}
+		if col >= len(cells) {
+			continue
+		}
+		cg := cells[col]
+		if u, err := strconv.Unquote(cg); err == nil {
+			cg = u
+		}
+		if cg == "/" || sc.ownsCgroup(cg) {
+			zw.Write([]byte(line))
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
 }

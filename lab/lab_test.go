@@ -68,6 +68,8 @@ func TestLab(t *testing.T) {
 		{"runtime-heap-vs-limit", testRuntimeHeapVsLimit},
 		{"dying-memcgs", testDyingMemcgs},
 		{"thp-inflation", testTHPInflation},
+		{"leak-watch", testLeakWatch},
+		{"sawtooth-watch", testSawtoothWatch},
 	} {
 		t.Run(sc.name, func(t *testing.T) { sc.run(t, env) })
 	}

@@ -32,6 +32,8 @@ var pageTemplate = template.Must(template.New("report.html.tmpl").Funcs(template
 	"evidenceVa": evidenceValue,
 	"orDash":     orDash,
 	"dataBytes":  dataBytes,
+	"deref":      func(p *float64) float64 { return *p },
+	"growth":     growthPerMin,
 	"bytes64":    formatBytes,
 }).ParseFS(templateFS, "templates/*.tmpl"))
 
@@ -149,3 +151,14 @@ func dataBytes(p *int64) int64 {
 }
 
 var lineKey = regexp.MustCompile(`^line (\d+)$`)
+
+// growthPerMin is a slope for the growth table: "+2.0 MiB", "−512 KiB".
+func growthPerMin(p *float64) string {
+	v := *p
+	if v < 0 {
+		return "−" + bytesOrDash(ptrInt64(int64(-v)))
+	}
+	return "+" + bytesOrDash(ptrInt64(int64(v)))
+}
+
+func ptrInt64(v int64) *int64 { return &v }

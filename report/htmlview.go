@@ -32,6 +32,7 @@ type htmlPage struct {
 	Bundles   []bundleView
 	Notes     []string // caps that applied
 	Charts    []chartSpec
+	AnySeries bool // some bundle has a time axis
 }
 
 type verdictView struct {
@@ -75,12 +76,18 @@ type bundleView struct {
 	MemoryChart *chartSpec
 	MemoryRows  []memoryRow
 	WorkChart   *chartSpec
-	Workloads   []schema.Workload
-	WorkTotal   int
-	Heap        []heapView
-	Skipped     []schema.RuleStatus
-	Excerpts    []excerptView
-	ExcerptMore int
+	// The time axis (Series): the node's lines, charts of the fastest
+	// growing containers, and every container in the table.
+	SeriesNodeChart *chartSpec
+	SeriesCharts    []chartSpec
+	SeriesRows      []schema.SeriesContainer
+	SeriesTotal     int
+	Workloads       []schema.Workload
+	WorkTotal       int
+	Heap            []heapView
+	Skipped         []schema.RuleStatus
+	Excerpts        []excerptView
+	ExcerptMore     int
 }
 
 type memoryRow struct {
@@ -214,6 +221,25 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 		if c, ok := nodeMemoryChart(b); ok {
 			bv.MemoryChart = &c
 			p.Charts = append(p.Charts, c)
+		}
+		if b.Series != nil {
+			if c, ok := seriesNodeChart(b); ok {
+				bv.SeriesNodeChart = &c
+				p.Charts = append(p.Charts, c)
+			}
+			for i, sc := range b.Series.Containers {
+				if c, ok := seriesContainerChart(b, i, sc); ok {
+					bv.SeriesCharts = append(bv.SeriesCharts, c)
+					p.Charts = append(p.Charts, c)
+				}
+			}
+			bv.SeriesTotal = len(b.Series.Containers)
+			bv.SeriesRows = b.Series.Containers
+			if len(bv.SeriesRows) > perBundle {
+				bv.SeriesRows = bv.SeriesRows[:perBundle]
+				p.Notes = append(p.Notes, fmt.Sprintf("%s: the growth table shows the %d fastest of %d containers.", bv.Name, perBundle, bv.SeriesTotal))
+			}
+			p.AnySeries = true
 		}
 		var rows []schema.Workload
 		for _, w := range doc.Workloads {

@@ -42,7 +42,9 @@ func runMissingSource(p *Pass) {
 		return gaps[src]
 	}
 	for _, d := range snapshot.AllData {
-		if s.Has(d) {
+		// A bundle without a watch (or Prometheus export) is the normal
+		// case: the time-axis rules say "skipped" in the rule list instead.
+		if s.Has(d) || d == snapshot.DataSeries {
 			continue
 		}
 		var affected []string

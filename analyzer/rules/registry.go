@@ -18,6 +18,11 @@ var All = []*Rule{
 	MemoryHighThrottling,
 	NoMemoryLimit,
 	KernelMemoryHigh,
+	MemoryGrowth,
+	PageCacheGrowth,
+	RestartLoop,
+	ReclaimPressure,
+	NodeTowardEviction,
 	MissingSource,
 	// Rule catalogue II (#16).
 	RuntimeHeapVsLimit,

@@ -10,6 +10,9 @@
 //	workload -join CGROUP.PROCS exec -- PROGRAM ARGS...
 //	workload -join CGROUP.PROCS spread -dir D -n N -size S -file F   # dying-memcgs
 //	workload -join CGROUP.PROCS thp -size N                          # thp-inflation
+//	workload -join CGROUP.PROCS grow -step N -interval D          # a leak at a fixed rate
+//	workload -join CGROUP.PROCS saw -step N -interval D -max N    # allocate, free, repeat
+//	workload -join CGROUP.PROCS cachegrow -file F -step N -interval D  # a log file written and re-read
 //	workload -hold alloc -step N -max N        # in a pod: hold until killed
 //	workload refill -file F -size N -step N    # in a pod (e2e tmpfs restart)
 //
@@ -58,6 +61,7 @@ func main() {
 	maxBytes := fs.Int64("max", 0, "stop allocating at this many bytes (0 = until killed)")
 	dir := fs.String("dir", "", "spread: parent cgroup directory holding c0 … c<n-1>")
 	n := fs.Int("n", 0, "spread: how many child cgroups")
+	interval := fs.Duration("interval", 0, "grow, saw, cachegrow: time between steps")
 	_ = fs.Parse(rest)
 	switch sub {
 	case "pagecache":
@@ -90,6 +94,11 @@ func main() {
 		spread(*join, *dir, *n, *size, *file)
 	case "thp":
 		thp(*size)
+	case "grow", "saw", "cachegrow":
+		if *interval <= 0 {
+			fail("%s: want -interval", sub)
+		}
+		overTime(sub, *file, *step, *maxBytes, *interval)
 	case "exec":
 		if len(fs.Args()) == 0 {
 			fail("exec: want a program")
@@ -146,6 +155,73 @@ func alloc(step, maxBytes int64) {
 		fmt.Printf("allocated %d\n", total)
 	}
 	ready(held)
+}
+
+// overTime runs the watch scenarios (issue #15): it says "ready" after its
+// first step, so the lab can start watching, and goes on until killed or
+// until stdin closes. grow maps and touches step bytes of anon memory per
+// interval; saw does the same up to max, then unmaps it all (a garbage
+// collector's sawtooth); cachegrow appends step bytes to file and reads
+// them back twice, so the new pages land on the active file list.
+func overTime(mode, file string, step, maxBytes int64, interval time.Duration) {
+	stop := make(chan struct{})
+	go func() { _, _ = io.Copy(io.Discard, os.Stdin); close(stop) }()
+	page := os.Getpagesize()
+	var held [][]byte
+	var held0 int64
+	var f *os.File
+	if mode == "cachegrow" {
+		f = writeFile(file, 0)
+	}
+	chunk := make([]byte, step)
+	for i := range chunk {
+		chunk[i] = byte(i*13 + 1)
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for n := 0; ; n++ {
+		switch mode {
+		case "grow", "saw":
+			if mode == "saw" && maxBytes > 0 && held0+step > maxBytes {
+				for _, b := range held {
+					_ = syscall.Munmap(b)
+				}
+				held, held0 = nil, 0
+			}
+			b, err := syscall.Mmap(-1, 0, int(step), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+			if err != nil {
+				fail("mmap: %v", err)
+			}
+			for i := 0; i < len(b); i += page {
+				b[i] = 1
+			}
+			held = append(held, b)
+			held0 += step
+		case "cachegrow":
+			off, err := f.Seek(0, io.SeekEnd)
+			if err != nil {
+				fail("%v", err)
+			}
+			if _, err := f.Write(chunk); err != nil {
+				fail("write %s: %v", file, err)
+			}
+			for range 2 {
+				if _, err := f.ReadAt(chunk, off); err != nil {
+					fail("read %s: %v", file, err)
+				}
+			}
+		}
+		if n == 0 {
+			fmt.Println("ready")
+		}
+		select {
+		case <-stop:
+			runtime.KeepAlive(held)
+			runtime.KeepAlive(f)
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // holdForever is -hold.

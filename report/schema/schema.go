@@ -72,6 +72,65 @@ type Bundle struct {
 	// Memory is the node memory waterfall (capacity → allocatable → kubepods
 	// limit → systemd's limit → used → working set → anon).
 	Memory NodeMemory `json:"memory"`
+	// Series is the time axis (memsnap-collect --watch, Prometheus range
+	// exports); absent for a single snapshot.
+	Series *Series `json:"series,omitempty"`
+}
+
+// Series is a bundle's time axis, shaped for charts and tables: points are
+// [Unix ms, bytes], thinned to at most a few hundred per line.
+type Series struct {
+	Files   []string `json:"files"`
+	EveryMS int64    `json:"every_ms,omitempty"`
+	// SnapshotAt says when the snapshot the other rules ran on was taken
+	// (the watch's final snapshot: the last sample), RFC 3339; empty when unknown.
+	SnapshotAt string      `json:"snapshot_at,omitempty"`
+	Node       *SeriesNode `json:"node,omitempty"`
+	// Containers are sorted by growth, fastest first; only the first few
+	// carry points (the charts), the rest are table rows.
+	Containers []SeriesContainer `json:"containers"`
+	Events     []SeriesEvent     `json:"events,omitempty"`
+}
+
+// SeriesNode is the node's memory over time.
+type SeriesNode struct {
+	File                   string     `json:"file"`
+	EvictionThresholdBytes *int64     `json:"eviction_threshold_bytes"`
+	Used                   [][2]int64 `json:"used,omitempty"`        // root usage
+	WorkingSet             [][2]int64 `json:"working_set,omitempty"` // root working set
+	Available              [][2]int64 `json:"available,omitempty"`   // kubelet's memory.available
+}
+
+// SeriesContainer is one container's memory over time.
+type SeriesContainer struct {
+	Subject   string `json:"subject"`
+	Namespace string `json:"namespace"`
+	Pod       string `json:"pod"`
+	Container string `json:"container"`
+	Cgroup    string `json:"cgroup"`
+	File      string `json:"file"`
+	// GrowthBytesPerMin is the Theil–Sen slope of the working set (else
+	// usage, else anon); null when too few samples to fit.
+	GrowthBytesPerMin   *float64   `json:"growth_bytes_per_min"`
+	LimitBytes          *int64     `json:"limit_bytes"`
+	FirstMS             int64      `json:"first_ms"`
+	LastMS              int64      `json:"last_ms"`
+	LastWorkingSetBytes *int64     `json:"last_working_set_bytes"`
+	LastAnonBytes       *int64     `json:"last_anon_bytes"`
+	LastFileBytes       *int64     `json:"last_file_bytes"`
+	Usage               [][2]int64 `json:"usage,omitempty"`
+	WorkingSet          [][2]int64 `json:"working_set,omitempty"`
+	Anon                [][2]int64 `json:"anon,omitempty"`
+	FileCache           [][2]int64 `json:"file_cache,omitempty"`
+}
+
+// SeriesEvent marks the time axis: a container restart (its cgroup
+// recreated) or an OOM kill counted between two samples.
+type SeriesEvent struct {
+	MS      int64  `json:"ms"`
+	Kind    string `json:"kind"` // restart | oom_kill
+	Subject string `json:"subject"`
+	Cgroup  string `json:"cgroup"`
 }
 
 // Source is one collector source's status as the manifest records it.

@@ -30,7 +30,8 @@
       if (!Array.isArray(params)) { params = [params]; }
       var head = params.length ? escapeHTML(params[0].axisValueLabel || params[0].name || "") : "";
       var rows = params.map(function (p) {
-        var v = scalar(p.value);
+        // A time axis carries [ms, value] pairs.
+        var v = spec.kind === "time" && Array.isArray(p.value) ? p.value[1] : scalar(p.value);
         if (v === "-" || v === undefined || v === null) { return ""; }
         var shown = spec.bytesAxis ? fmtBytes(v) + " (" + escapeHTML(v) + " B)" : escapeHTML(v);
         return "<br>" + p.marker + escapeHTML(p.seriesName) + ": <b>" + shown + "</b>";
@@ -61,7 +62,7 @@
         option.tooltip.formatter = oomTooltip;
       } else {
         option.tooltip.trigger = "axis";
-        option.tooltip.axisPointer = { type: "shadow" };
+        option.tooltip.axisPointer = { type: spec.kind === "time" ? "line" : "shadow" };
         option.tooltip.formatter = axisTooltip(spec);
       }
       if (spec.bytesAxis) {

@@ -34,6 +34,7 @@ func bundleEntry(s *snapshot.Snapshot) schema.Bundle {
 		}
 		sort.SliceStable(b.Sources, func(i, j int) bool { return b.Sources[i].Name < b.Sources[j].Name })
 	}
+	b.Series = seriesEntry(s)
 	m := s.NodeMemory
 	b.Memory = schema.NodeMemory{
 		CapacityBytes:            fig(m.Capacity),

@@ -107,6 +107,29 @@ type Thresholds struct {
 	} `yaml:"kernel-memory-high"`
 	MissingSource struct{} `yaml:"missing-source"`
 	Catalogue2    `yaml:",inline"`
+	MemoryGrowth  struct {
+		Trend          `yaml:",inline"`
+		CriticalWithin Duration `yaml:"critical_within"`
+		WarningWithin  Duration `yaml:"warning_within"`
+	} `yaml:"memory-growth"`
+	PageCacheGrowth struct {
+		Trend           `yaml:",inline"`
+		AnonFlatRatio   float64  `yaml:"anon_flat_ratio"`
+		WorkingSetRatio float64  `yaml:"working_set_ratio"`
+		WarningWithin   Duration `yaml:"warning_within"`
+	} `yaml:"page-cache-growth"`
+	RestartLoop struct {
+		CriticalRestarts int `yaml:"critical_restarts"`
+	} `yaml:"restart-loop"`
+	ReclaimPressure struct {
+		RefaultsPerSecond float64 `yaml:"refaults_per_second"`
+		StallShare        float64 `yaml:"stall_share"`
+	} `yaml:"reclaim-pressure"`
+	NodeTowardEviction struct {
+		Trend          `yaml:",inline"`
+		CriticalWithin Duration `yaml:"critical_within"`
+		WarningWithin  Duration `yaml:"warning_within"`
+	} `yaml:"node-toward-eviction"`
 }
 
 // Catalogue2 holds the thresholds of rule catalogue II (#16), inline in
@@ -159,6 +182,17 @@ type Catalogue2 struct {
 		HugepagesWarnRatio float64 `yaml:"hugepages_warn_ratio"`
 		MinSwap            Bytes   `yaml:"min_swap"`
 	} `yaml:"swap-and-hugepages"`
+}
+
+// Trend is the growth gate the time-axis rules share (analyzer/internal/series).
+type Trend struct {
+	// MinRank is the Spearman rank correlation of value with time a
+	// series needs to count as steadily moving (a GC sawtooth is near 0).
+	MinRank float64 `yaml:"min_rank"`
+	// MinRise is the least fitted change over the window worth a finding.
+	MinRise Bytes `yaml:"min_rise"`
+	// MinSamples is the least number of samples to fit.
+	MinSamples int `yaml:"min_samples"`
 }
 
 // Default returns the embedded defaults.

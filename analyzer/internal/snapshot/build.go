@@ -45,6 +45,7 @@ func Build(in Input, opts Options) *Snapshot {
 	s.attachHeaps()
 	s.buildNodeMemory()
 	s.buildCatalogue2()
+	s.buildSeries()
 	s.NodeName = s.nodeName()
 	return s
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/memsnap/memsnap/analyzer/internal/oomlog"
 	"github.com/memsnap/memsnap/analyzer/internal/podpath"
 	"github.com/memsnap/memsnap/analyzer/internal/promtext"
+	"github.com/memsnap/memsnap/analyzer/internal/series"
 	"github.com/memsnap/memsnap/analyzer/internal/systemd"
 	"github.com/memsnap/memsnap/bundle"
 	"github.com/memsnap/memsnap/report/schema"
@@ -45,6 +46,7 @@ const (
 	DataAgentLog      Data = "monitoring agent log (cadvisor/log.txt)"
 	DataProcFds       Data = "open files (proc/*/fds.tsv)"
 	DataTmpfs         Data = "tmpfs volumes (volumes/tmpfs.tsv)"
+	DataSeries        Data = "time series (series/: memsnap-collect --watch, or Prometheus range exports)"
 )
 
 // SourceOf is the collector source that provides d.
@@ -68,13 +70,15 @@ func SourceOf(d Data) string {
 		return bundle.SourceProc
 	case DataTmpfs:
 		return bundle.SourceVolumes
+	case DataSeries:
+		return bundle.SourceSeries
 	}
 	return ""
 }
 
 // AllData lists every Data in a stable order.
 var AllData = []Data{DataCgroups, DataKernelLog, DataMeminfo, DataPods, DataSummary, DataKubeletConfig,
-	DataKubeletLog, DataSystemd, DataHeapProfiles, DataAgentLog, DataProcFds, DataTmpfs}
+	DataKubeletLog, DataSystemd, DataHeapProfiles, DataAgentLog, DataProcFds, DataTmpfs, DataSeries}
 
 // Snapshot is one bundle, parsed.
 type Snapshot struct {
@@ -135,6 +139,11 @@ type Snapshot struct {
 	// bundle, by bundle path (kubelet/metrics-cadvisor.prom, …); an absent
 	// file has no key.
 	Metrics map[string]*promtext.Metrics
+
+	// Series is the time axis (nil without series/); SeriesContainers ties
+	// its tracks to containers where the snapshot knows them.
+	Series           *series.Set
+	SeriesContainers map[*series.Track]*Container
 }
 
 // NodeFacts come from the manifest and node/ files.
