@@ -36,7 +36,9 @@ const (
 	KubeletMetricsResource = "kubelet/metrics-resource.prom"
 	KubeletLog             = "kubelet/log.txt"
 
-	KubeNode = "kube/node.json"
+	KubeNode   = "kube/node.json"
+	KubePods   = "kube/pods.json"   // API mode: the node's pods (PodList) from the API server
+	KubeEvents = "kube/events.json" // API mode: events (EventList)
 
 	CadvisorMetrics = "cadvisor/metrics.prom"
 	CadvisorLog     = "cadvisor/log.txt"

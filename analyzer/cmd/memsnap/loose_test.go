@@ -277,3 +277,37 @@ func TestLooseOOMFromPodStatus(t *testing.T) {
 		t.Errorf("no oom-kill finding from the pod status: %+v", doc.Findings)
 	}
 }
+
+// TestInspectTicket: inspect on a ticket directory lists every file and what
+// it was taken as, ignored files with the reason.
+func TestInspectTicket(t *testing.T) {
+	dir := t.TempDir()
+	copyTo := func(name string, elem ...string) {
+		data, err := os.ReadFile(testcorpus.Path(t, elem...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, name), data, 0o644)
+	}
+	copyTo("a.txt", "oom-logs", "k8s-v1-docker-memcg-oom-anon-4.18.log")
+	copyTo("b.json", "kubelet-summary", "nri-kubernetes-k8s-1_28-stats-summary.json")
+	copyTo("c", "kubectl", "describe-pod-oomkilled-kind-memory-eater-100Mi.txt")
+	copyTo("d.log", "kubectl", "top-pods-A-kind-multinode.txt")
+	os.WriteFile(filepath.Join(dir, "dmesg.txt"), []byte{0, 1, 2, 3, 0xff, 0xfe}, 0o644)
+	code, out, stderr := memsnap(t, nil, "inspect", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{
+		"a.txt  kernel log  logs/kernel.log",
+		"b.json  kubelet /stats/summary  kubelet/summary.json",
+		"c  kubectl describe pod",
+		"d.log  kubectl top pod",
+		"dmesg.txt  ignored: binary data",
+	} {
+		re := regexp.MustCompile(strings.ReplaceAll(regexp.QuoteMeta(want), "  ", `\s+`))
+		if !re.MatchString(out) {
+			t.Errorf("inspect output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -21,8 +21,8 @@ type looseInput interface {
 // API-mode bundle paths (kubectl memsnap, no node access): the pods of the
 // node and its events from the API server.
 const (
-	kubePods   = "kube/pods.json"
-	kubeEvents = "kube/events.json"
+	kubePods   = bundle.KubePods
+	kubeEvents = bundle.KubeEvents
 )
 
 // buildKubeObjects reads what the API server says, in whichever shape it came:
