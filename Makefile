@@ -8,7 +8,8 @@ FUZZTIME ?= 3m
 SMOKE_FUZZTIME ?= 300x
 
 .PHONY: all build echarts demo test unit race vet tidy-check crossbuild fuzz fuzz-smoke lab lab-clean bench \
-        samples samples-004 samples-from-lab docs chromium clean e2e e2e-clean
+        samples samples-004 samples-from-lab docs chromium clean e2e e2e-clean \
+        plugin plugin-collectors release
 
 all: build
 
@@ -23,6 +24,19 @@ build: $(ECHARTS)
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/memsnap ./analyzer/cmd/memsnap
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/memsnap-collect ./collector-script
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/memsnap-gen ./tools/memsnap-gen
+	$(MAKE) --no-print-directory plugin
+
+# The kubectl plugin embeds the static collectors (node mode streams them into
+# a pod), so they are rebuilt right before it, never taken stale from disk.
+PLUGIN_ARCHES := amd64 arm64
+plugin-collectors:
+	@mkdir -p plugin/collectors
+	for a in $(PLUGIN_ARCHES); do CGO_ENABLED=0 GOOS=linux GOARCH=$$a $(GO) build -trimpath -ldflags '$(LDFLAGS)' \
+		-o plugin/collectors/memsnap-collect-linux-$$a ./collector-script || exit 1; done
+
+plugin: $(ECHARTS) plugin-collectors
+	@mkdir -p bin
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-memsnap ./analyzer/cmd/kubectl-memsnap
 
 # Analyse every sample bundle into one HTML report.
 demo: build

@@ -47,6 +47,8 @@ func decode(t *testing.T, file string, doc []byte) any {
 		obj = &rbacv1.ClusterRole{}
 	case "ClusterRoleBinding":
 		obj = &rbacv1.ClusterRoleBinding{}
+	case "RoleBinding":
+		obj = &rbacv1.RoleBinding{}
 	case "DaemonSet":
 		obj = &appsv1.DaemonSet{}
 	case "Job":
@@ -69,6 +71,9 @@ func TestManifestsDecode(t *testing.T) {
 	var role *rbacv1.ClusterRole
 	var pods []corev1.PodSpec
 	for _, f := range files {
+		if f == "rbac-plugin.yaml" {
+			continue // the kubectl plugin's roles: TestPluginRoles
+		}
 		for _, doc := range documents(t, f) {
 			switch o := decode(t, f, doc).(type) {
 			case *rbacv1.ClusterRole:
@@ -117,5 +122,43 @@ func TestManifestsDecode(t *testing.T) {
 		if !strings.Contains(strings.Join(append(c.Command, c.Args...), " "), "sleep") {
 			t.Error("the pod must stay up so the bundle can be fetched")
 		}
+	}
+}
+
+// TestPluginRoles checks deploy/rbac-plugin.yaml grants what kubectl-memsnap
+// asks SelfSubjectAccessReview about (plugin/access.go), and nothing that
+// writes outside the node-mode role's pods.
+func TestPluginRoles(t *testing.T) {
+	roles := map[string]map[string]bool{} // role → "verb resource"
+	for _, doc := range documents(t, "rbac-plugin.yaml") {
+		if r, ok := decode(t, "rbac-plugin.yaml", doc).(*rbacv1.ClusterRole); ok {
+			roles[r.Name] = map[string]bool{}
+			for _, rule := range r.Rules {
+				for _, res := range rule.Resources {
+					for _, v := range rule.Verbs {
+						roles[r.Name][v+" "+res] = true
+					}
+				}
+			}
+		}
+	}
+	want := map[string][]string{
+		"memsnap-api":  {"get nodes", "list nodes", "get nodes/proxy", "list pods", "list events"},
+		"memsnap-node": {"create pods", "get pods", "delete pods", "create pods/exec"},
+	}
+	for role, perms := range want {
+		for _, p := range perms {
+			if !roles[role][p] {
+				t.Errorf("%s lacks %s", role, p)
+			}
+		}
+	}
+	for p := range roles["memsnap-api"] {
+		if !strings.HasPrefix(p, "get ") && !strings.HasPrefix(p, "list ") {
+			t.Errorf("memsnap-api may %s: API mode only reads", p)
+		}
+	}
+	if len(roles) != 2 {
+		t.Errorf("roles %v", roles)
 	}
 }
