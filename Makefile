@@ -34,6 +34,12 @@ plugin-collectors:
 	for a in $(PLUGIN_ARCHES); do CGO_ENABLED=0 GOOS=linux GOARCH=$$a $(GO) build -trimpath -ldflags '$(LDFLAGS)' \
 		-o plugin/collectors/memsnap-collect-linux-$$a ./collector-script || exit 1; done
 
+# The plugin's release: dist/kubectl-memsnap_<os>_<arch>.tar.gz for linux, darwin
+# and windows × amd64 and arm64, dist/checksums.txt, and the krew manifest
+# deploy/krew/memsnap.yaml with its sha256 values filled from the archives.
+release: $(ECHARTS)
+	bash scripts/release.sh $(VERSION)
+
 plugin: $(ECHARTS) plugin-collectors
 	@mkdir -p bin
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-memsnap ./analyzer/cmd/kubectl-memsnap

@@ -162,3 +162,66 @@ func TestPluginRoles(t *testing.T) {
 		t.Errorf("roles %v", roles)
 	}
 }
+
+// TestKrewManifest: one archive per supported platform, each with a sha256
+// slot make release fills and the binary krew links as kubectl-memsnap.
+func TestKrewManifest(t *testing.T) {
+	b, err := os.ReadFile("krew/memsnap.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+		Metadata   struct {
+			Name string `json:"name"`
+		} `json:"metadata"`
+		Spec struct {
+			Version          string `json:"version"`
+			Homepage         string `json:"homepage"`
+			ShortDescription string `json:"shortDescription"`
+			Description      string `json:"description"`
+			Caveats          string `json:"caveats"`
+			Platforms        []struct {
+				Selector struct {
+					MatchLabels map[string]string `json:"matchLabels"`
+				} `json:"selector"`
+				URI    string `json:"uri"`
+				SHA256 string `json:"sha256"`
+				Bin    string `json:"bin"`
+			} `json:"platforms"`
+		} `json:"spec"`
+	}
+	if err := yaml.UnmarshalStrict(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Kind != "Plugin" || m.Metadata.Name != "memsnap" || !strings.HasPrefix(m.Spec.Version, "v") {
+		t.Errorf("manifest head: %+v", m)
+	}
+	seen := map[string]bool{}
+	for _, p := range m.Spec.Platforms {
+		os, arch := p.Selector.MatchLabels["os"], p.Selector.MatchLabels["arch"]
+		key := os + "_" + arch
+		seen[key] = true
+		if !strings.HasSuffix(p.URI, "/"+m.Spec.Version+"/kubectl-memsnap_"+key+".tar.gz") {
+			t.Errorf("%s: uri %s", key, p.URI)
+		}
+		if len(p.SHA256) != 64 || strings.Trim(p.SHA256, "0123456789abcdef") != "" {
+			t.Errorf("%s: sha256 %q", key, p.SHA256)
+		}
+		want := "kubectl-memsnap"
+		if os == "windows" {
+			want += ".exe"
+		}
+		if p.Bin != want {
+			t.Errorf("%s: bin %q", key, p.Bin)
+		}
+	}
+	for _, os := range []string{"linux", "darwin", "windows"} {
+		for _, arch := range []string{"amd64", "arm64"} {
+			if !seen[os+"_"+arch] {
+				t.Errorf("no archive for %s/%s", os, arch)
+			}
+		}
+	}
+}

@@ -437,3 +437,74 @@ func readReport(t *testing.T, path string) *report {
 	}
 	return &r
 }
+
+// TestPluginNodeMode: node mode end to end on the bed's real kubelet. The
+// plugin's pod (the bed's busybox shell image, as an air-gapped user names
+// one from their registry) receives the collector over exec stdin, streams
+// the bundle back over stdout, the bundle passes its sha256 check and
+// analyses, and the pod is gone afterwards.
+func TestPluginNodeMode(t *testing.T) {
+	bed := testbed.Start(t)
+	node, err := bed.StartKubelet("real-node", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bed.Namespace(pluginNamespace); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(bed.Context(), 10*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	code, out := plugin(t, ctx, bed, bed.Kubeconfig, node.Name, "--mode", "node", "-o", dir,
+		"--image", testbed.ShellImage, "--image-pull-policy", "Never", "--pod-timeout", "3m",
+		"--collector-arg=--kubelet-ca=/host"+node.Dir+"/kubelet-serving.crt", "--collector-arg=--apiserver=off",
+		"--analyze", "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	r := readCluster(t, dir).node(t, node.Name)
+	if r.Mode != "node" || r.Status != "ok" || r.Pod == "" || r.Fallback != "" {
+		t.Fatalf("%+v", r)
+	}
+	files := bundleFiles(t, filepath.Join(dir, r.Bundle))
+	var m struct {
+		Collector struct{ Name, Mode string }
+		Node      struct {
+			NodeName string `json:"node_name"`
+		}
+		Sources []struct{ Name, Status, Error string }
+	}
+	if err := json.Unmarshal(files["manifest.json"], &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Collector.Name != "memsnap-collect" || m.Collector.Mode != "binary" || m.Node.NodeName != node.Name {
+		t.Errorf("manifest %+v", m)
+	}
+	cgroupFiles := 0
+	for p := range files {
+		if strings.HasPrefix(p, "cgroup/") {
+			cgroupFiles++
+		}
+	}
+	if cgroupFiles == 0 || len(files["node/meminfo"]) == 0 || len(files["kubelet/summary.json"]) == 0 {
+		t.Errorf("node-mode bundle: %d cgroup files, meminfo %d bytes, summary %d bytes; sources %+v",
+			cgroupFiles, len(files["node/meminfo"]), len(files["kubelet/summary.json"]), m.Sources)
+	}
+	rep := readReport(t, filepath.Join(dir, "memsnap-report.json"))
+	if len(rep.Bundles) != 1 || rep.Bundles[0].Node != node.Name || !rep.Bundles[0].Manifest {
+		t.Errorf("report bundles %+v", rep.Bundles)
+	}
+	if pods := collectorPods(t, ctx, bed); len(pods) != 0 {
+		t.Errorf("pods left: %v", pods)
+	}
+	// The pod's events say it ran on the node.
+	evs, _ := bed.Client.CoreV1().Events(pluginNamespace).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + r.Pod})
+	t.Logf("pod %s: %d events", r.Pod, len(evs.Items))
+
+	t.Run("nothing-left-behind", func(t *testing.T) {
+		if err := bed.Close(); err != nil {
+			t.Fatal(err)
+		}
+		testbed.CheckClean(t)
+	})
+}
