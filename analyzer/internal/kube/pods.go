@@ -33,6 +33,10 @@ type Pod struct {
 	// Phase, Reason and Message are status fields; an evicted pod has
 	// reason "Evicted" and the kubelet's message (DOMAIN §2.4).
 	Phase, Reason, Message string
+	// OwnerKind and Owner name the workload that runs the pod (Deployment,
+	// StatefulSet, DaemonSet, Job, …), from the controller ownerReference;
+	// empty for a pod without one. See owner.go.
+	OwnerKind, Owner string
 }
 
 // Container is a container (or init container) with its last known state.
@@ -148,6 +152,7 @@ func podView(in *corev1.Pod) Pod {
 	if p.QoS == "" {
 		p.QoS = computeQoS(in)
 	}
+	p.OwnerKind, p.Owner = podOwner(in)
 	p.MemoryLimit, p.MemoryRequest = podMemory(in)
 
 	statuses := map[string]*corev1.ContainerStatus{}
