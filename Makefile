@@ -9,7 +9,7 @@ SMOKE_FUZZTIME ?= 300x
 
 .PHONY: all build echarts demo test unit race vet tidy-check crossbuild fuzz fuzz-smoke lab lab-clean bench \
         samples samples-004 samples-from-lab docs chromium clean e2e e2e-clean \
-        plugin plugin-collectors release
+        plugin plugin-collectors release bench-plugin
 
 all: build
 
@@ -120,6 +120,13 @@ e2e-clean:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./bundle/ ./analyzer/internal/cgroup/ ./analyzer/internal/promtext/ ./analyzer/internal/agentlog/ ./analyzer/internal/oomlog/ ./collector-script/internal/redact/
 	bash scripts/bench.sh
+	$(MAKE) --no-print-directory bench-plugin
+
+# kubectl-memsnap at scale on the e2e bed (root): 100 stand-in nodes of 50 pods in API
+# mode through the real kube-apiserver; wall time, the plugin's peak RSS, API requests.
+bench-plugin: $(ECHARTS)
+	bash e2e/scripts/ensure-runtime.sh
+	cd e2e && $(GO) test -count=1 -timeout 60m -run '^$$' -bench 'BenchmarkPluginAPIMode100Nodes' -benchtime 5x -v .
 
 samples:
 	$(GO) run ./samples/internal/gen -o samples

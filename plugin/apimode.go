@@ -157,11 +157,14 @@ func (a *apiCollector) collect(ctx context.Context, node string, out io.Writer, 
 	rc := a.cs.CoreV1().RESTClient()
 	nodeRaw, nerr := rc.Get().AbsPath("/api/v1/nodes/" + node).Do(ctx).Raw()
 	if nerr != nil {
+		if apierrors.IsNotFound(nerr) {
+			// Deleted (or never there): its pods and events would describe a
+			// node that is gone, and its kubelet cannot be reached.
+			w.Close(m) // releases the spool; the caller discards the file
+			return problems, fmt.Errorf("node %s not found: it no longer exists (deleted during the run?)", node)
+		}
 		kube.fail(fmt.Sprintf("%s: %v", bundle.KubeNode, nerr), true)
 		problems = append(problems, fmt.Sprintf("Node object: %v", nerr))
-		if apierrors.IsNotFound(nerr) {
-			problems = append(problems, "the node no longer exists")
-		}
 	} else {
 		put(kube, bundle.KubeNode, nodeRaw)
 		var n corev1.Node

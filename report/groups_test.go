@@ -33,6 +33,17 @@ func TestFindingGroupsRenderOnce(t *testing.T) {
 	if n := strings.Count(out, "web was OOM-killed"); n != 1 {
 		t.Errorf("the group's finding is told %d times", n)
 	}
+	var html bytes.Buffer
+	if err := Render(&html, "html", doc, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	h := html.String()
+	if n := strings.Count(h, "<h4>web was OOM-killed</h4>"); n != 1 {
+		t.Errorf("html tells the group's finding %d times", n)
+	}
+	if !strings.Contains(h, "on 3 node(s): node-a, node-b, node-c") || !strings.Contains(h, "The same on other nodes and pods (2)") {
+		t.Errorf("html lacks the group's nodes or its other findings")
+	}
 	if !strings.Contains(mdown.String(), "| oom-kill | Deployment shop/web | node-a, node-b, node-c |") {
 		t.Errorf("markdown:\n%s", mdown.String())
 	}

@@ -54,7 +54,25 @@ type findingView struct {
 	Anchor   string
 	Evidence []evidenceView
 	More     int // evidence items not shown
+	// Group is set, with several nodes, on the one finding shown for a
+	// FindingGroup: the nodes and pods it spans and the others in brief.
+	Group *groupView
 }
+
+type groupView struct {
+	Subject string
+	Nodes   []string
+	Pods    []string
+	Others  []otherFinding
+	More    int // findings of the group not listed
+}
+
+type otherFinding struct {
+	Node, Subject, Summary string
+}
+
+// htmlGroupOthers bounds the other findings listed under a group.
+const htmlGroupOthers = 50
 
 type evidenceView struct {
 	schema.Evidence
@@ -149,9 +167,35 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 		excerpts[e.Bundle] = append(excerpts[e.Bundle], ev)
 	}
 
+	// With several nodes, a FindingGroup is told once: its first finding in
+	// full, the others in one line each (the JSON keeps every finding).
+	shown := map[int]*groupView{}
+	if len(doc.FindingGroups) > 0 {
+		for _, g := range doc.FindingGroups {
+			if len(g.Findings) == 0 || g.Findings[0] >= len(doc.Findings) {
+				continue
+			}
+			gv := &groupView{Subject: truncateRunes(g.Subject, htmlFieldRunes), Nodes: capStrings(g.Nodes, htmlGroupOthers), Pods: capStrings(g.Pods, htmlGroupOthers)}
+			for k, fi := range g.Findings[1:] {
+				if k == htmlGroupOthers {
+					gv.More = len(g.Findings) - 1 - k
+					break
+				}
+				if fi < len(doc.Findings) {
+					o := doc.Findings[fi]
+					gv.Others = append(gv.Others, otherFinding{Node: o.Node, Subject: truncateRunes(o.Subject, htmlFieldRunes), Summary: truncateRunes(o.Summary, htmlFieldRunes)})
+				}
+			}
+			shown[g.Findings[0]] = gv
+		}
+	}
 	fBudget := &byteBudget{left: htmlFindingBytes}
 	for i, f := range doc.Findings {
-		fv := findingView{Finding: f, Anchor: fmt.Sprintf("finding-%d", i)}
+		gv, lead := shown[i]
+		if len(doc.FindingGroups) > 0 && !lead && f.Suppressed == nil {
+			continue
+		}
+		fv := findingView{Finding: f, Anchor: fmt.Sprintf("finding-%d", i), Group: gv}
 		fv.Title = truncateRunes(f.Title, htmlFieldRunes)
 		fv.Subject = truncateRunes(f.Subject, htmlFieldRunes)
 		fv.Summary = truncateRunes(f.Summary, htmlFieldRunes)
@@ -346,4 +390,12 @@ func citedLines(doc *schema.Document) map[string]bool {
 
 func citeKey(bundle int, file string, line int) string {
 	return strings.Join([]string{strconv.Itoa(bundle), file, strconv.Itoa(line)}, "\x00")
+}
+
+// capStrings keeps at most n items, saying how many more there were.
+func capStrings(items []string, n int) []string {
+	if len(items) <= n {
+		return items
+	}
+	return append(append([]string{}, items[:n]...), fmt.Sprintf("… %d more", len(items)-n))
 }
