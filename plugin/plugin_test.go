@@ -315,7 +315,7 @@ func TestNodeModeStreamsTheCollectorAndDeletesThePod(t *testing.T) {
 	}
 	for n, arch := range map[string]string{"node-a": "collector-amd64-bytes", "node-b": "collector-arm64"} {
 		r := node(cl, n)
-		if r.Mode != ModeNode || r.Status != NodeOK || r.Pod == "" {
+		if r.Mode != ModeNode || r.Status != NodeOK || r.Pod == "" || r.DurationMS <= 0 && r.Bytes <= 0 {
 			t.Fatalf("%s: %+v", n, r)
 		}
 		if got := string(f.exec.received[r.Pod]); got != arch {
@@ -522,3 +522,28 @@ func TestSelectorAndNames(t *testing.T) {
 }
 
 func sorted(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }
+
+func TestProgressLines(t *testing.T) {
+	var out bytes.Buffer
+	p := newProgress(&out, false, 2)
+	p.start()
+	p.addBytes(2048)
+	p.done("node-a", &NodeResult{Status: NodeOK, Mode: ModeAPI, Bytes: 2048, DurationMS: 1500}, true)
+	p.done("node-b", &NodeResult{Status: NodeFailed, Error: "not started: deadline"}, false)
+	p.stop()
+	want := "node-a: ok (api mode, 2.0 KiB, 1.5s)\nnode-b: failed: not started: deadline\n"
+	if out.String() != want {
+		t.Errorf("progress:\n%q\nwant\n%q", out.String(), want)
+	}
+	if p.running != 0 || p.failed != 1 || p.done_ != 2 {
+		t.Errorf("counters running %d failed %d done %d", p.running, p.failed, p.done_)
+	}
+	var tty bytes.Buffer
+	p = newProgress(&tty, true, 1)
+	p.start()
+	p.done("node-a", &NodeResult{Status: NodeOK, Mode: ModeNode}, true)
+	p.stop()
+	if !strings.Contains(tty.String(), "\r\x1b[Knodes 1/1 done, 0 failed, 0 running") {
+		t.Errorf("tty progress %q", tty.String())
+	}
+}

@@ -58,13 +58,11 @@ func (p *progress) addBytes(n int64) {
 	p.mu.Unlock()
 }
 
-func (p *progress) done(node string, r *NodeResult) {
+func (p *progress) done(node string, r *NodeResult, started bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if r.Started != "" && r.Status != NodeFailed || r.Mode != "" {
+	if started {
 		p.running = max(p.running-1, 0)
-	} else if p.running > 0 && r.Error != "" && len(r.Error) > 12 && r.Error[:12] != "not started:" {
-		p.running--
 	}
 	p.done_++
 	if r.Status == NodeFailed {

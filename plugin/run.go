@@ -166,14 +166,14 @@ func Run(ctx context.Context, c Client, o Options) (*Cluster, error) {
 			case <-ctx.Done():
 				results[i] = NodeResult{Name: s.Name, Selected: s.Reasons, Status: NodeFailed,
 					Error: "not started: " + context.Cause(ctx).Error(), Started: o.Now().UTC().Format(time.RFC3339)}
-				prog.done(s.Name, &results[i])
+				prog.done(s.Name, &results[i], false)
 				return
 			}
 			defer func() { <-sem }()
 			prog.start()
 			r := collectNode(ctx, root, s, &o, access, api, nc, prog.addBytes)
 			results[i] = r
-			prog.done(s.Name, &r)
+			prog.done(s.Name, &r, true)
 		})
 	}
 	wg.Wait()
@@ -194,9 +194,9 @@ func Run(ctx context.Context, c Client, o Options) (*Cluster, error) {
 // collectNode picks the node's mode and collects it, falling back from
 // node mode to API mode when the pod cannot run.
 func collectNode(ctx context.Context, root *os.Root, s Selected, o *Options, access *Access,
-	api *apiCollector, nc *nodeCollector, addBytes func(int64)) NodeResult {
+	api *apiCollector, nc *nodeCollector, addBytes func(int64)) (r NodeResult) {
 	start := o.Now()
-	r := NodeResult{Name: s.Name, Selected: s.Reasons, Started: start.UTC().Format(time.RFC3339)}
+	r = NodeResult{Name: s.Name, Selected: s.Reasons, Started: start.UTC().Format(time.RFC3339)}
 	ctx, cancel := context.WithTimeoutCause(ctx, o.NodeTimeout, fmt.Errorf("the node's deadline (--node-timeout %s) passed", o.NodeTimeout))
 	defer cancel()
 	defer func() { r.DurationMS = o.Now().Sub(start).Milliseconds() }()
