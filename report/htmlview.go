@@ -251,6 +251,7 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 	if n := len(doc.Bundles); n > 0 {
 		perBundle = max(htmlRowMinPerBundle, htmlRowBudget/n)
 	}
+	var capped, cut []string // per-node cap notes, folded below
 	for _, b := range doc.Bundles {
 		bv := bundleView{Bundle: b, Name: bundleName(b), Tally: countFindings(doc, b.Index),
 			Excerpts: excerpts[b.Index], ExcerptMore: excerptMore[b.Index]}
@@ -272,7 +273,7 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 		bv.WorkTotal = len(rows)
 		if len(rows) > perBundle {
 			rows = rows[:perBundle]
-			p.Notes = append(p.Notes, fmt.Sprintf("%s: the pods table shows %d of %d rows.", bv.Name, perBundle, bv.WorkTotal))
+			capped = append(capped, fmt.Sprintf("%s: the pods table shows %d of %d rows.", bv.Name, perBundle, bv.WorkTotal))
 		}
 		for i := range rows {
 			w := &rows[i] // rows is this function's own slice
@@ -302,9 +303,20 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 			}
 		}
 		if bv.ExcerptMore > 0 {
-			p.Notes = append(p.Notes, fmt.Sprintf("%s: %d further excerpts are not embedded.", bv.Name, bv.ExcerptMore))
+			cut = append(cut, fmt.Sprintf("%s: %d further excerpts are not embedded.", bv.Name, bv.ExcerptMore))
 		}
 		p.Bundles = append(p.Bundles, bv)
+	}
+	// A cap that hits several nodes is said once, not once per node.
+	if len(capped) > 1 {
+		p.Notes = append(p.Notes, fmt.Sprintf("On every node the pods table shows %d rows at most (%d nodes have more); the JSON report has every row.", perBundle, len(capped)))
+	} else {
+		p.Notes = append(p.Notes, capped...)
+	}
+	if len(cut) > 1 {
+		p.Notes = append(p.Notes, fmt.Sprintf("On %d nodes further excerpts are not embedded.", len(cut)))
+	} else {
+		p.Notes = append(p.Notes, cut...)
 	}
 	return p
 }
