@@ -41,6 +41,7 @@ type verdictView struct {
 }
 
 type summaryRow struct {
+	Memory  schema.NodeMemory
 	Index   int
 	Node    string
 	Source  string
@@ -231,7 +232,7 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 			}
 		}
 		p.Summary = append(p.Summary, summaryRow{Index: b.Index, Node: bundleName(b), Source: b.Source,
-			Tally: countFindings(doc, b.Index), OOM: oomCount(doc, b.Index), Missing: missing})
+			Tally: countFindings(doc, b.Index), OOM: oomCount(doc, b.Index), Missing: missing, Memory: b.Memory})
 	}
 
 	for i, e := range doc.OOMEvents {
