@@ -116,6 +116,7 @@ type heapView struct {
 	AllocChart *chartSpec
 	TopInuse   []schema.FuncCost
 	TopAlloc   []schema.FuncCost
+	NoCharts   bool // left out: too many profiles in the report
 }
 
 type excerptView struct {
@@ -251,6 +252,10 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 	perBundle := htmlRowBudget
 	if n := len(doc.Bundles); n > 0 {
 		perBundle = max(htmlRowMinPerBundle, htmlRowBudget/n)
+		if n > htmlManyBundles {
+			// A cluster: the budget is shared, each node keeps its worst rows.
+			perBundle = max(htmlRowMinPerBundleMany, htmlRowBudget/n)
+		}
 	}
 	var capped, cut []string // per-node cap notes, folded below
 	for _, b := range doc.Bundles {
@@ -288,6 +293,13 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 				continue
 			}
 			hv := heapView{HeapProfile: h, Index: k, TopInuse: capFuncs(h.TopInuse), TopAlloc: capFuncs(h.TopAlloc)}
+			if len(doc.HeapProfiles) > htmlHeapChartCap {
+				// Hundreds of profiles (a cluster): the tables stay, the
+				// charts (two per profile) would outweigh the report.
+				hv.NoCharts = true
+				bv.Heap = append(bv.Heap, hv)
+				continue
+			}
 			if c, ok := heapChart(fmt.Sprintf("chart-heap-%d-inuse", k), "in-use bytes", h.TopInuse); ok {
 				hv.InuseChart = &c
 				p.Charts = append(p.Charts, c)
@@ -307,6 +319,9 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 			cut = append(cut, fmt.Sprintf("%s: %d further excerpts are not embedded.", bv.Name, bv.ExcerptMore))
 		}
 		p.Bundles = append(p.Bundles, bv)
+	}
+	if len(doc.HeapProfiles) > htmlHeapChartCap {
+		p.Notes = append(p.Notes, fmt.Sprintf("%d heap profiles: their charts are left out, the tables of top functions stay.", len(doc.HeapProfiles)))
 	}
 	// A cap that hits several nodes is said once, not once per node.
 	if len(capped) > 1 {

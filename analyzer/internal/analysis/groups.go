@@ -3,6 +3,7 @@ package analysis
 import (
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/memsnap/memsnap/analyzer/internal/snapshot"
 	"github.com/memsnap/memsnap/report/schema"
@@ -42,13 +43,18 @@ func groupFindings(fs []schema.Finding) []schema.FindingGroup {
 		case f.Pod != "":
 			k.kind, k.owner = "Pod", f.Pod
 		default:
-			k.subject = f.Subject
+			// Node-level subjects often name the node ("node:N/pprof/x"):
+			// without it the same finding on several nodes is one group.
+			k.subject = strings.TrimPrefix(f.Subject, "node:"+f.Node)
 		}
 		g, ok := idx[k]
 		if !ok {
 			g = len(out)
 			idx[k] = g
 			subject := f.Subject
+			if k.subject != f.Subject {
+				subject = strings.TrimPrefix(k.subject, "/")
+			}
 			if k.owner != "" {
 				subject = k.kind + " " + k.owner
 				if k.ns != "" {

@@ -22,6 +22,8 @@ func TestGroupFindingsByRuleAndOwner(t *testing.T) {
 		oom("node-b", "lonely2", "", "", schema.Warning),
 		{Rule: "kubepods-limit-drift", Severity: schema.Critical, Node: "node-a", Subject: "kubepods"},
 		{Rule: "kubepods-limit-drift", Severity: schema.Critical, Node: "node-b", Subject: "kubepods"},
+		{Rule: "heap-profile-top", Severity: schema.Info, Node: "node-a", Subject: "node:node-a/pprof/cadvisor"},
+		{Rule: "heap-profile-top", Severity: schema.Info, Node: "node-b", Subject: "node:node-b/pprof/cadvisor"},
 		{Rule: "tmpfs-memory", Severity: schema.Warning, Node: "node-b", Namespace: "shop", Pod: "web-7d9f-bbbbb", OwnerKind: "Deployment", Owner: "web"},
 	}
 	gs := groupFindings(fs)
@@ -41,7 +43,8 @@ func TestGroupFindingsByRuleAndOwner(t *testing.T) {
 		{"oom-kill", "Pod shop/lonely", 1, 1, []int{5}, schema.Warning},
 		{"oom-kill", "Pod shop/lonely2", 1, 1, []int{6}, schema.Warning},
 		{"oom-kill", "StatefulSet shop/db", 1, 1, []int{4}, schema.Warning},
-		{"tmpfs-memory", "Deployment shop/web", 1, 1, []int{9}, schema.Warning},
+		{"tmpfs-memory", "Deployment shop/web", 1, 1, []int{11}, schema.Warning},
+		{"heap-profile-top", "pprof/cadvisor", 2, 0, []int{9, 10}, schema.Info},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("groups %+v", got)
