@@ -20,9 +20,9 @@ var version = "dev"
 // memoryLimit is the Go runtime's soft memory limit unless GOMEMLIMIT says
 // otherwise. A run streams every answer to disk, so little is live, but with
 // the default GOGC the heap may grow to twice that between collections: at
-// 100 nodes × 50 pods and --parallel 10, 185 MiB peak RSS without the limit,
-// 95 MiB with 48 MiB (docs/plugin.md).
-const memoryLimit = 48 << 20
+// 100 nodes × 50 pods and --parallel 10: 185 MiB peak RSS without a limit,
+// 106 MiB with 48 MiB, see docs/plugin.md for 32 MiB.
+const memoryLimit = 32 << 20
 
 func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
