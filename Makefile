@@ -71,7 +71,7 @@ unit: build
 # The race detector over the code that runs goroutines: the analyzer's
 # bundles at once (--jobs), the collector's sources under their timeouts.
 race:
-	$(GO) test -race -count=1 -timeout 20m ./analyzer/internal/analysis/ ./collector-script/
+	$(GO) test -race -count=1 -timeout 20m ./analyzer/internal/analysis/ ./collector-script/ ./plugin/
 
 # The analyzer is read on laptops: it must build for darwin and windows too;
 # the collector for linux/arm64 (64 KiB-page kernels).

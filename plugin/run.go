@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -200,8 +201,8 @@ func collectNode(ctx context.Context, root *os.Root, s Selected, o *Options, acc
 	ctx, cancel := context.WithTimeoutCause(ctx, o.NodeTimeout, fmt.Errorf("the node's deadline (--node-timeout %s) passed", o.NodeTimeout))
 	defer cancel()
 	defer func() { r.DurationMS = o.Now().Sub(start).Milliseconds() }()
-	var counted int64
-	count := func(n int64) { counted += n; addBytes(n) }
+	var counted atomic.Int64 // API mode fetches endpoints at once
+	count := func(n int64) { counted.Add(n); addBytes(n) }
 	name := s.Name + ".tar.gz"
 
 	useNode := o.Mode == ModeNode || (o.Mode == ModeAuto && access.Can(ModeNode))
@@ -211,7 +212,7 @@ func collectNode(ctx context.Context, root *os.Root, s Selected, o *Options, acc
 	if useNode {
 		err := nodeMode(ctx, root, name, s.Name, nc, count, &r)
 		if err == nil {
-			r.Bytes = counted
+			r.Bytes = counted.Load()
 			return r
 		}
 		if ctx.Err() != nil {
@@ -235,7 +236,7 @@ func collectNode(ctx context.Context, root *os.Root, s Selected, o *Options, acc
 		return err
 	})
 	_ = problems
-	r.Bytes = counted
+	r.Bytes = counted.Load()
 	if err != nil {
 		r.Status, r.Error, r.Mode = NodeFailed, err.Error(), ""
 		if ctx.Err() != nil {
