@@ -8,7 +8,8 @@ FUZZTIME ?= 3m
 SMOKE_FUZZTIME ?= 300x
 
 .PHONY: all build echarts demo test unit race vet tidy-check crossbuild fuzz fuzz-smoke lab lab-clean bench \
-        samples samples-004 samples-from-lab docs chromium clean e2e e2e-clean
+        samples samples-004 samples-from-lab docs chromium clean e2e e2e-clean \
+        plugin plugin-collectors release bench-plugin
 
 all: build
 
@@ -23,6 +24,25 @@ build: $(ECHARTS)
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/memsnap ./analyzer/cmd/memsnap
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/memsnap-collect ./collector-script
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/memsnap-gen ./tools/memsnap-gen
+	$(MAKE) --no-print-directory plugin
+
+# The kubectl plugin embeds the static collectors (node mode streams them into
+# a pod), so they are rebuilt right before it, never taken stale from disk.
+PLUGIN_ARCHES := amd64 arm64
+plugin-collectors:
+	@mkdir -p plugin/collectors
+	for a in $(PLUGIN_ARCHES); do CGO_ENABLED=0 GOOS=linux GOARCH=$$a $(GO) build -trimpath -ldflags '$(LDFLAGS)' \
+		-o plugin/collectors/memsnap-collect-linux-$$a ./collector-script || exit 1; done
+
+# The plugin's release: dist/kubectl-memsnap_<os>_<arch>.tar.gz for linux, darwin
+# and windows × amd64 and arm64, dist/checksums.txt, and the krew manifest
+# deploy/krew/memsnap.yaml with its sha256 values filled from the archives.
+release: $(ECHARTS)
+	bash scripts/release.sh $(VERSION)
+
+plugin: $(ECHARTS) plugin-collectors
+	@mkdir -p bin
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-memsnap ./analyzer/cmd/kubectl-memsnap
 
 # Analyse every sample bundle into one HTML report.
 demo: build
@@ -51,7 +71,7 @@ unit: build
 # The race detector over the code that runs goroutines: the analyzer's
 # bundles at once (--jobs), the collector's sources under their timeouts.
 race:
-	$(GO) test -race -count=1 -timeout 20m ./analyzer/internal/analysis/ ./collector-script/
+	$(GO) test -race -count=1 -timeout 20m ./analyzer/internal/analysis/ ./collector-script/ ./plugin/
 
 # The analyzer is read on laptops: it must build for darwin and windows too;
 # the collector for linux/arm64 (64 KiB-page kernels).
@@ -104,6 +124,13 @@ bench: build
 	MEMSNAP_BENCH_CLUSTER=$${MEMSNAP_BENCH_CLUSTER:-100} bash scripts/bench.sh
 	$(GO) test -run '^$$' -bench WatchSample -benchtime 40x -count 5 ./collector-script/
 	bash scripts/bench-watch.sh
+	$(MAKE) --no-print-directory bench-plugin
+
+# kubectl-memsnap at scale on the e2e bed (root): 100 stand-in nodes of 50 pods in API
+# mode through the real kube-apiserver; wall time, the plugin's peak RSS, API requests.
+bench-plugin: $(ECHARTS)
+	bash e2e/scripts/ensure-runtime.sh
+	cd e2e && $(GO) test -count=1 -timeout 60m -run '^$$' -bench 'BenchmarkPluginAPIMode100Nodes' -benchtime 5x -v .
 
 samples:
 	$(GO) run ./samples/internal/gen -o samples

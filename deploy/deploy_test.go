@@ -47,6 +47,8 @@ func decode(t *testing.T, file string, doc []byte) any {
 		obj = &rbacv1.ClusterRole{}
 	case "ClusterRoleBinding":
 		obj = &rbacv1.ClusterRoleBinding{}
+	case "RoleBinding":
+		obj = &rbacv1.RoleBinding{}
 	case "DaemonSet":
 		obj = &appsv1.DaemonSet{}
 	case "Job":
@@ -69,6 +71,9 @@ func TestManifestsDecode(t *testing.T) {
 	var role *rbacv1.ClusterRole
 	var pods []corev1.PodSpec
 	for _, f := range files {
+		if f == "rbac-plugin.yaml" {
+			continue // the kubectl plugin's roles: TestPluginRoles
+		}
 		for _, doc := range documents(t, f) {
 			switch o := decode(t, f, doc).(type) {
 			case *rbacv1.ClusterRole:
@@ -116,6 +121,107 @@ func TestManifestsDecode(t *testing.T) {
 		}
 		if !strings.Contains(strings.Join(append(c.Command, c.Args...), " "), "sleep") {
 			t.Error("the pod must stay up so the bundle can be fetched")
+		}
+	}
+}
+
+// TestPluginRoles checks deploy/rbac-plugin.yaml grants what kubectl-memsnap
+// asks SelfSubjectAccessReview about (plugin/access.go), and nothing that
+// writes outside the node-mode role's pods.
+func TestPluginRoles(t *testing.T) {
+	roles := map[string]map[string]bool{} // role → "verb resource"
+	for _, doc := range documents(t, "rbac-plugin.yaml") {
+		if r, ok := decode(t, "rbac-plugin.yaml", doc).(*rbacv1.ClusterRole); ok {
+			roles[r.Name] = map[string]bool{}
+			for _, rule := range r.Rules {
+				for _, res := range rule.Resources {
+					for _, v := range rule.Verbs {
+						roles[r.Name][v+" "+res] = true
+					}
+				}
+			}
+		}
+	}
+	want := map[string][]string{
+		"memsnap-api":  {"get nodes", "list nodes", "get nodes/proxy", "list pods", "list events"},
+		"memsnap-node": {"create pods", "get pods", "delete pods", "create pods/exec"},
+	}
+	for role, perms := range want {
+		for _, p := range perms {
+			if !roles[role][p] {
+				t.Errorf("%s lacks %s", role, p)
+			}
+		}
+	}
+	for p := range roles["memsnap-api"] {
+		if !strings.HasPrefix(p, "get ") && !strings.HasPrefix(p, "list ") {
+			t.Errorf("memsnap-api may %s: API mode only reads", p)
+		}
+	}
+	if len(roles) != 2 {
+		t.Errorf("roles %v", roles)
+	}
+}
+
+// TestKrewManifest: one archive per supported platform, each with a sha256
+// slot make release fills and the binary krew links as kubectl-memsnap.
+func TestKrewManifest(t *testing.T) {
+	b, err := os.ReadFile("krew/memsnap.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+		Metadata   struct {
+			Name string `json:"name"`
+		} `json:"metadata"`
+		Spec struct {
+			Version          string `json:"version"`
+			Homepage         string `json:"homepage"`
+			ShortDescription string `json:"shortDescription"`
+			Description      string `json:"description"`
+			Caveats          string `json:"caveats"`
+			Platforms        []struct {
+				Selector struct {
+					MatchLabels map[string]string `json:"matchLabels"`
+				} `json:"selector"`
+				URI    string `json:"uri"`
+				SHA256 string `json:"sha256"`
+				Bin    string `json:"bin"`
+			} `json:"platforms"`
+		} `json:"spec"`
+	}
+	if err := yaml.UnmarshalStrict(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Kind != "Plugin" || m.Metadata.Name != "memsnap" || !strings.HasPrefix(m.Spec.Version, "v") {
+		t.Errorf("manifest head: %+v", m)
+	}
+	seen := map[string]bool{}
+	for _, p := range m.Spec.Platforms {
+		os, arch := p.Selector.MatchLabels["os"], p.Selector.MatchLabels["arch"]
+		key := os + "_" + arch
+		seen[key] = true
+		if !strings.HasSuffix(p.URI, "/"+m.Spec.Version+"/kubectl-memsnap_"+key+".tar.gz") {
+			t.Errorf("%s: uri %s", key, p.URI)
+		}
+		if len(p.SHA256) != 64 || strings.Trim(p.SHA256, "0123456789abcdef") != "" {
+			t.Errorf("%s: sha256 %q", key, p.SHA256)
+		}
+		want := "kubectl-memsnap"
+		if os == "windows" {
+			want += ".exe"
+		}
+		if p.Bin != want {
+			t.Errorf("%s: bin %q", key, p.Bin)
+		}
+	}
+	for _, os := range []string{"linux", "darwin", "windows"} {
+		for _, arch := range []string{"amd64", "arm64"} {
+			if !seen[os+"_"+arch] {
+				t.Errorf("no archive for %s/%s", os, arch)
+			}
 		}
 	}
 }

@@ -50,15 +50,22 @@ const cspTemplate = "default-src 'none'; connect-src 'none'; img-src data:; styl
 const (
 	htmlRowBudget       = 1500 // workload table rows over all bundles (~800 B each)
 	htmlRowMinPerBundle = 50
-	htmlFindingBytes    = 1 << 20 // findings, worst first
-	htmlEvidenceCap     = 20      // evidence items per finding
-	htmlOOMRowCap       = 500
-	htmlExcerptCap      = 100     // excerpts per bundle
-	htmlExcerptLineCap  = 200     // lines per excerpt
-	htmlExcerptBytes    = 1 << 20 // all excerpt lines
-	htmlLineRunes       = 400     // characters per excerpt line
-	htmlFieldRunes      = 1000    // characters per summary, remediation, evidence text
-	htmlFuncRows        = 20
+	// With more than htmlManyBundles nodes (a cluster report) the minimum
+	// per node drops, so 100 nodes × 250 pods stay within the 5 MB goal
+	// (issue #14); the JSON keeps every row.
+	htmlManyBundles         = 30
+	htmlRowMinPerBundleMany = 15
+	// htmlHeapChartCap: above this many heap profiles no heap charts.
+	htmlHeapChartCap   = 40
+	htmlFindingBytes   = 1 << 20 // findings, worst first
+	htmlEvidenceCap    = 20      // evidence items per finding
+	htmlOOMRowCap      = 500
+	htmlExcerptCap     = 100     // excerpts per bundle
+	htmlExcerptLineCap = 200     // lines per excerpt
+	htmlExcerptBytes   = 1 << 20 // all excerpt lines
+	htmlLineRunes      = 400     // characters per excerpt line
+	htmlFieldRunes     = 1000    // characters per summary, remediation, evidence text
+	htmlFuncRows       = 20
 )
 
 // byteBudget is an allowance of page bytes for one section.

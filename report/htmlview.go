@@ -42,6 +42,7 @@ type verdictView struct {
 }
 
 type summaryRow struct {
+	Memory  schema.NodeMemory
 	Index   int
 	Node    string
 	Source  string
@@ -55,7 +56,25 @@ type findingView struct {
 	Anchor   string
 	Evidence []evidenceView
 	More     int // evidence items not shown
+	// Group is set, with several nodes, on the one finding shown for a
+	// FindingGroup: the nodes and pods it spans and the others in brief.
+	Group *groupView
 }
+
+type groupView struct {
+	Subject string
+	Nodes   []string
+	Pods    []string
+	Others  []otherFinding
+	More    int // findings of the group not listed
+}
+
+type otherFinding struct {
+	Node, Subject, Summary string
+}
+
+// htmlGroupOthers bounds the other findings listed under a group.
+const htmlGroupOthers = 50
 
 type evidenceView struct {
 	schema.Evidence
@@ -104,6 +123,7 @@ type heapView struct {
 	AllocChart *chartSpec
 	TopInuse   []schema.FuncCost
 	TopAlloc   []schema.FuncCost
+	NoCharts   bool // left out: too many profiles in the report
 }
 
 type excerptView struct {
@@ -156,9 +176,35 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 		excerpts[e.Bundle] = append(excerpts[e.Bundle], ev)
 	}
 
+	// With several nodes, a FindingGroup is told once: its first finding in
+	// full, the others in one line each (the JSON keeps every finding).
+	shown := map[int]*groupView{}
+	if len(doc.FindingGroups) > 0 {
+		for _, g := range doc.FindingGroups {
+			if len(g.Findings) == 0 || g.Findings[0] >= len(doc.Findings) {
+				continue
+			}
+			gv := &groupView{Subject: truncateRunes(g.Subject, htmlFieldRunes), Nodes: capStrings(g.Nodes, htmlGroupOthers), Pods: capStrings(g.Pods, htmlGroupOthers)}
+			for k, fi := range g.Findings[1:] {
+				if k == htmlGroupOthers {
+					gv.More = len(g.Findings) - 1 - k
+					break
+				}
+				if fi < len(doc.Findings) {
+					o := doc.Findings[fi]
+					gv.Others = append(gv.Others, otherFinding{Node: o.Node, Subject: truncateRunes(o.Subject, htmlFieldRunes), Summary: truncateRunes(o.Summary, htmlFieldRunes)})
+				}
+			}
+			shown[g.Findings[0]] = gv
+		}
+	}
 	fBudget := &byteBudget{left: htmlFindingBytes}
 	for i, f := range doc.Findings {
-		fv := findingView{Finding: f, Anchor: fmt.Sprintf("finding-%d", i)}
+		gv, lead := shown[i]
+		if len(doc.FindingGroups) > 0 && !lead && f.Suppressed == nil {
+			continue
+		}
+		fv := findingView{Finding: f, Anchor: fmt.Sprintf("finding-%d", i), Group: gv}
 		fv.Title = truncateRunes(f.Title, htmlFieldRunes)
 		fv.Subject = truncateRunes(f.Subject, htmlFieldRunes)
 		fv.Summary = truncateRunes(f.Summary, htmlFieldRunes)
@@ -194,7 +240,7 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 			}
 		}
 		p.Summary = append(p.Summary, summaryRow{Index: b.Index, Node: bundleName(b), Source: b.Source,
-			Tally: countFindings(doc, b.Index), OOM: oomCount(doc, b.Index), Missing: missing})
+			Tally: countFindings(doc, b.Index), OOM: oomCount(doc, b.Index), Missing: missing, Memory: b.Memory})
 	}
 
 	for i, e := range doc.OOMEvents {
@@ -213,7 +259,12 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 	perBundle := htmlRowBudget
 	if n := len(doc.Bundles); n > 0 {
 		perBundle = max(htmlRowMinPerBundle, htmlRowBudget/n)
+		if n > htmlManyBundles {
+			// A cluster: the budget is shared, each node keeps its worst rows.
+			perBundle = max(htmlRowMinPerBundleMany, htmlRowBudget/n)
+		}
 	}
+	var capped, cut []string // per-node cap notes, folded below
 	for _, b := range doc.Bundles {
 		bv := bundleView{Bundle: b, Name: bundleName(b), Tally: countFindings(doc, b.Index),
 			Excerpts: excerpts[b.Index], ExcerptMore: excerptMore[b.Index]}
@@ -254,7 +305,7 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 		bv.WorkTotal = len(rows)
 		if len(rows) > perBundle {
 			rows = rows[:perBundle]
-			p.Notes = append(p.Notes, fmt.Sprintf("%s: the pods table shows %d of %d rows.", bv.Name, perBundle, bv.WorkTotal))
+			capped = append(capped, fmt.Sprintf("%s: the pods table shows %d of %d rows.", bv.Name, perBundle, bv.WorkTotal))
 		}
 		for i := range rows {
 			w := &rows[i] // rows is this function's own slice
@@ -268,6 +319,13 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 				continue
 			}
 			hv := heapView{HeapProfile: h, Index: k, TopInuse: capFuncs(h.TopInuse), TopAlloc: capFuncs(h.TopAlloc)}
+			if len(doc.HeapProfiles) > htmlHeapChartCap {
+				// Hundreds of profiles (a cluster): the tables stay, the
+				// charts (two per profile) would outweigh the report.
+				hv.NoCharts = true
+				bv.Heap = append(bv.Heap, hv)
+				continue
+			}
 			if c, ok := heapChart(fmt.Sprintf("chart-heap-%d-inuse", k), "in-use bytes", h.TopInuse); ok {
 				hv.InuseChart = &c
 				p.Charts = append(p.Charts, c)
@@ -284,9 +342,23 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 			}
 		}
 		if bv.ExcerptMore > 0 {
-			p.Notes = append(p.Notes, fmt.Sprintf("%s: %d further excerpts are not embedded.", bv.Name, bv.ExcerptMore))
+			cut = append(cut, fmt.Sprintf("%s: %d further excerpts are not embedded.", bv.Name, bv.ExcerptMore))
 		}
 		p.Bundles = append(p.Bundles, bv)
+	}
+	if len(doc.HeapProfiles) > htmlHeapChartCap {
+		p.Notes = append(p.Notes, fmt.Sprintf("%d heap profiles: their charts are left out, the tables of top functions stay.", len(doc.HeapProfiles)))
+	}
+	// A cap that hits several nodes is said once, not once per node.
+	if len(capped) > 1 {
+		p.Notes = append(p.Notes, fmt.Sprintf("On every node the pods table shows %d rows at most (%d nodes have more); the JSON report has every row.", perBundle, len(capped)))
+	} else {
+		p.Notes = append(p.Notes, capped...)
+	}
+	if len(cut) > 1 {
+		p.Notes = append(p.Notes, fmt.Sprintf("On %d nodes further excerpts are not embedded.", len(cut)))
+	} else {
+		p.Notes = append(p.Notes, cut...)
 	}
 	return p
 }
@@ -372,4 +444,12 @@ func citedLines(doc *schema.Document) map[string]bool {
 
 func citeKey(bundle int, file string, line int) string {
 	return strings.Join([]string{strconv.Itoa(bundle), file, strconv.Itoa(line)}, "\x00")
+}
+
+// capStrings keeps at most n items, saying how many more there were.
+func capStrings(items []string, n int) []string {
+	if len(items) <= n {
+		return items
+	}
+	return append(append([]string{}, items[:n]...), fmt.Sprintf("… %d more", len(items)-n))
 }

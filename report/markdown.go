@@ -65,6 +65,21 @@ func renderMarkdown(w io.Writer, doc *schema.Document, opts Options) error {
 	}
 	p("")
 
+	if len(doc.FindingGroups) > 0 {
+		// Several nodes: the same rule on the same workload is one row.
+		p("### Findings across nodes")
+		p("")
+		p("| Severity | Rule | Workload | Nodes | Pods | Findings |")
+		p("|---|---|---|---|---|---:|")
+		for _, g := range doc.FindingGroups {
+			sev := mdSeverity[g.Severity]
+			if sev == "" {
+				sev = md(g.Severity)
+			}
+			p("| %s | %s | %s | %s | %s | %d |", sev, md(g.Rule), md(g.Subject), md(capList(g.Nodes, 5)), md(capList(g.Pods, 5)), len(g.Findings))
+		}
+		p("")
+	}
 	if len(doc.Findings) > 0 {
 		p("### Findings")
 		p("")

@@ -77,12 +77,28 @@ func renderText(w io.Writer, doc *schema.Document, opts Options) error {
 	}
 
 	t.line("")
-	t.line("%s", t.paint("bold", "Findings"))
-	if len(doc.Findings) == 0 {
-		t.line("  none")
-	}
-	for _, f := range doc.Findings {
-		textFinding(t, f)
+	if len(doc.FindingGroups) > 0 {
+		// Several nodes: one entry per rule and workload, its first finding
+		// in full, the nodes and pods it spans (the JSON has every finding).
+		t.line("%s", t.paint("bold", fmt.Sprintf("Findings across nodes (%d findings in %d groups)", len(doc.Findings), len(doc.FindingGroups))))
+		for _, g := range doc.FindingGroups {
+			t.line("  %s %s  %s  on %d node(s): %s", t.paint(g.Severity, "["+strings.ToUpper(g.Severity)+"]"), visible(g.Rule),
+				visible(g.Subject), len(g.Nodes), visible(capList(g.Nodes, 8)))
+			if len(g.Pods) > 0 {
+				t.line("      pods (%d): %s", len(g.Pods), visible(capList(g.Pods, 8)))
+			}
+			if len(g.Findings) > 0 && g.Findings[0] < len(doc.Findings) {
+				textFinding(t, doc.Findings[g.Findings[0]])
+			}
+		}
+	} else {
+		t.line("%s", t.paint("bold", "Findings"))
+		if len(doc.Findings) == 0 {
+			t.line("  none")
+		}
+		for _, f := range doc.Findings {
+			textFinding(t, f)
+		}
 	}
 
 	if len(doc.OOMEvents) > 0 {
@@ -216,4 +232,12 @@ func orDash(s string) string {
 		return "—"
 	}
 	return s
+}
+
+// capList joins at most n items and says how many more there are.
+func capList(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return strings.Join(items[:n], ", ") + fmt.Sprintf(", … %d more", len(items)-n)
 }

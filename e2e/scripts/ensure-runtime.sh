@@ -15,6 +15,8 @@ done
 command -v unshare >/dev/null 2>&1 || missing="$missing util-linux"
 command -v nsenter >/dev/null 2>&1 || missing="$missing util-linux"
 command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
+# The shell image of kubectl-memsnap's node-mode test (any image with /bin/sh).
+[ -x /bin/busybox ] || missing="$missing busybox-static"
 [ -n "$missing" ] || exit 0
 
 sudo=

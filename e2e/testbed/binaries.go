@@ -31,6 +31,7 @@ var programs = []struct {
 	{"memsnap", "product", "./analyzer/cmd/memsnap", false},
 	{"memsnap-collect", "product", "./collector-script", true},
 	{"memsnap-gen", "product", "./tools/memsnap-gen", false},
+	{"kubectl-memsnap", "product", "./analyzer/cmd/kubectl-memsnap", false},
 	{"workload", "product", "./lab/workload", true},
 	{"scrapeagent", "product", "./lab/scrapeagent", true},
 }

@@ -28,6 +28,9 @@ const (
 	// ToolsImage holds /bin/workload, /bin/scrapeagent and
 	// /bin/memsnap-collect (static binaries).
 	ToolsImage = "memsnap-e2e/tools:1"
+	// ShellImage has /bin/sh and a few tools (busybox, from
+	// e2e/scripts/ensure-runtime.sh), for kubectl-memsnap's node mode.
+	ShellImage = "memsnap-e2e/shell:1"
 	// pauseImage is containerd 1.6's default sandbox_image, so the CRI
 	// finds our pause under the name it asks for.
 	pauseImage = "registry.k8s.io/pause:3.6"
@@ -225,6 +228,9 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
 	})
 }
 
+// busybox is Debian's busybox-static.
+const busybox = "/bin/busybox"
+
 // importImages builds the bed's images from its static binaries and
 // imports them into containerd's k8s.io namespace (the CRI's).
 func (n *KubeletNode) importImages() error {
@@ -236,6 +242,16 @@ func (n *KubeletNode) importImages() error {
 			{Path: "/bin/scrapeagent", Src: bin.Path("scrapeagent")},
 			{Path: "/bin/memsnap-collect", Src: bin.Path("memsnap-collect")},
 		}},
+	}
+	// A shell image, as a customer names one from their registry for
+	// kubectl-memsnap's node mode: Debian's static busybox under the names
+	// the plugin runs (busybox dispatches on argv[0]).
+	if _, err := os.Stat(busybox); err == nil {
+		img := Image{Ref: ShellImage, Entrypoint: []string{"/bin/sh"}}
+		for _, name := range []string{"sh", "cat", "chmod", "wc", "sleep", "ls"} {
+			img.Files = append(img.Files, ImageFile{Path: "/bin/" + name, Src: busybox, Mode: 0o755})
+		}
+		images = append(images, img)
 	}
 	for i, img := range images {
 		tarFile := filepath.Join(n.Dir, "images", strconv.Itoa(i)+".tar")

@@ -46,6 +46,30 @@ type Document struct {
 	// can name a rule that produced no finding (SARIF reportingDescriptors,
 	// JUnit testcases, the HTML sources section). Optional.
 	Catalog []RuleDoc `json:"catalog,omitempty"`
+	// FindingGroups gather, when several bundles (nodes) are analysed
+	// together, the findings of one rule on one workload owner across
+	// nodes: the same OOM of the same Deployment on 12 nodes is one group.
+	// Findings itself keeps every finding. Absent for a single bundle.
+	FindingGroups []FindingGroup `json:"finding_groups,omitempty"`
+}
+
+// FindingGroup is one rule on one workload (or one pod without an owner,
+// or one node-level subject) across the nodes it was found on.
+type FindingGroup struct {
+	Rule      string `json:"rule"`
+	Severity  string `json:"severity"` // the worst of its findings
+	Title     string `json:"title"`
+	Namespace string `json:"namespace,omitempty"`
+	// OwnerKind/Owner: Deployment, StatefulSet, DaemonSet, Job, … from the
+	// pods' ownerReferences; "Pod" and the pod's name for a pod without an
+	// owner; empty for findings about a node rather than a pod.
+	OwnerKind string   `json:"owner_kind,omitempty"`
+	Owner     string   `json:"owner,omitempty"`
+	Subject   string   `json:"subject"` // what the group is about, for display
+	Nodes     []string `json:"nodes"`
+	Pods      []string `json:"pods"`
+	// Findings are indices into Document.Findings.
+	Findings []int `json:"findings"`
 }
 
 // RuleDoc is one rule as it documents itself.
@@ -173,12 +197,15 @@ type RuleStatus struct {
 
 // Finding is one diagnosis.
 type Finding struct {
-	Rule        string       `json:"rule"`
-	Severity    string       `json:"severity"`
-	Bundle      int          `json:"bundle"`
-	Node        string       `json:"node"`
-	Subject     string       `json:"subject"`
-	Namespace   string       `json:"namespace"`
+	Rule      string `json:"rule"`
+	Severity  string `json:"severity"`
+	Bundle    int    `json:"bundle"`
+	Node      string `json:"node"`
+	Subject   string `json:"subject"`
+	Namespace string `json:"namespace"`
+	// OwnerKind/Owner are the pod's workload (FindingGroup), when known.
+	OwnerKind   string       `json:"owner_kind,omitempty"`
+	Owner       string       `json:"owner,omitempty"`
 	Pod         string       `json:"pod"`
 	PodUID      string       `json:"pod_uid"`
 	Container   string       `json:"container"`
@@ -246,6 +273,8 @@ type Workload struct {
 	Pod                     string `json:"pod"`
 	PodUID                  string `json:"pod_uid"`
 	Container               string `json:"container"` // name | "POD" (sandbox) | "" for the pod row
+	OwnerKind               string `json:"owner_kind,omitempty"`
+	Owner                   string `json:"owner,omitempty"`
 	ContainerID             string `json:"container_id"`
 	QoS                     string `json:"qos"`
 	Cgroup                  string `json:"cgroup"`

@@ -156,6 +156,7 @@ func addSnapshot(doc *schema.Document, snap *snapshot.Snapshot, opts Options) {
 		doc.Rules = append(doc.Rules, st)
 		for _, f := range pass.Findings() {
 			f.Bundle, f.Node = snap.Index, snap.NodeName
+			f.OwnerKind, f.Owner = findingOwner(snap, &f)
 			if f.Evidence == nil {
 				f.Evidence = []schema.Evidence{}
 			}
@@ -210,6 +211,9 @@ func finish(doc *schema.Document) {
 		return doc.Rules[i].ID < doc.Rules[j].ID
 	})
 	ensure(&doc.Findings)
+	if len(doc.Bundles) > 1 {
+		doc.FindingGroups = groupFindings(doc.Findings)
+	}
 	ensure(&doc.OOMEvents)
 	ensure(&doc.Workloads)
 	ensure(&doc.HeapProfiles)

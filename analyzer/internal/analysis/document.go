@@ -135,6 +135,9 @@ func workloads(s *snapshot.Snapshot) []schema.Workload {
 func workload(s *snapshot.Snapshot, p *snapshot.Pod, c *snapshot.Container) schema.Workload {
 	w := schema.Workload{Bundle: s.Index, Node: s.NodeName, Namespace: p.Namespace, Pod: p.Name,
 		PodUID: p.UID, QoS: p.QoS}
+	if p.Spec != nil {
+		w.OwnerKind, w.Owner = p.Spec.OwnerKind, p.Spec.Owner
+	}
 	cg := p.Cgroup
 	if c != nil {
 		w.Container, w.ContainerID, cg = c.Name, c.ID, c.Cgroup

@@ -36,6 +36,10 @@ type Pod struct {
 	// Priority is spec.priority (resolved from the PriorityClass at
 	// admission); nil when pods.json does not carry it.
 	Priority *int32
+	// OwnerKind and Owner name the workload that runs the pod (Deployment,
+	// StatefulSet, DaemonSet, Job, …), from the controller ownerReference;
+	// empty for a pod without one. See owner.go.
+	OwnerKind, Owner string
 }
 
 // Container is a container (or init container) with its last known state.
@@ -152,6 +156,7 @@ func podView(in *corev1.Pod) Pod {
 	if p.QoS == "" {
 		p.QoS = computeQoS(in)
 	}
+	p.OwnerKind, p.Owner = podOwner(in)
 	p.MemoryLimit, p.MemoryRequest = podMemory(in)
 
 	statuses := map[string]*corev1.ContainerStatus{}

@@ -31,6 +31,19 @@ func (n *node) podsJSON() ([]byte, error) {
 				StartTime: &metav1.Time{Time: p.Created},
 			},
 		}
+		// Pods are named as a Deployment's are, <deployment>-<hash>-<suffix>:
+		// their controller is the ReplicaSet <deployment>-<hash> and they
+		// carry its pod-template-hash, so several generated nodes share
+		// workloads (the cluster report groups findings by them).
+		if cut := strings.LastIndexByte(p.Name, '-'); cut > 0 {
+			rs := p.Name[:cut]
+			if h := strings.LastIndexByte(rs, '-'); h > 0 {
+				yes := true
+				item.Labels["pod-template-hash"] = rs[h+1:]
+				item.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: rs,
+					UID: types.UID("rs-" + rs), Controller: &yes, BlockOwnerDeletion: &yes}}
+			}
+		}
 		for _, c := range p.Containers {
 			res := corev1.ResourceRequirements{}
 			if c.Limit > 0 {

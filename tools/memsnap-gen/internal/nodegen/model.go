@@ -243,7 +243,7 @@ func (n *node) newPod(i int) *pod {
 	base := containerNames[i%len(containerNames)]
 	p := &pod{
 		Namespace: ns,
-		Name:      fmt.Sprintf("%s-%d-%s-%s", base, i, n.hex(4)[:8], n.hex(3)[:5]),
+		Name:      fmt.Sprintf("%s-%d-%s-%s", base, i, safeEncode(n.hex(4)[:8]), safeEncode(n.hex(3)[:5])),
 		UID:       n.uuid(),
 		QoS:       qos,
 		Created:   n.boot.Add(time.Duration(600+n.rng.IntN(86400)) * time.Second),
@@ -351,4 +351,24 @@ func (n *node) aggregate() {
 		}
 	}
 	sortCgroups(n.cgroups)
+}
+
+// safeEncode maps hex digits onto the alphabet Kubernetes uses for generated
+// name suffixes and pod-template-hash (k8s.io/apimachinery/pkg/util/rand
+// SafeEncodeString: no vowels, no 0, 1, 3), so generated names look like a
+// Deployment's pods and never spell a number such as "e3050403".
+func safeEncode(hex string) string {
+	const alphabet = "bcdfghjklmnpqrstvwxz2456789"
+	b := []byte(hex)
+	for i, c := range b {
+		v := 0
+		switch {
+		case c >= '0' && c <= '9':
+			v = int(c - '0')
+		case c >= 'a' && c <= 'f':
+			v = int(c-'a') + 10
+		}
+		b[i] = alphabet[v]
+	}
+	return string(b)
 }
