@@ -162,6 +162,10 @@ func (b *Bundle) buildLoose() {
 		switch lf.Kind {
 		case loose.HeapProfile:
 			target = PprofDir + safeTarget(lf.Path) + "/" + PprofHeapFile
+		case loose.PromRange:
+			// series.Load reads every export there; a result without
+			// __name__ takes its metric from the file name.
+			target = SeriesPrometheusDir + strings.TrimSuffix(safeTarget(lf.Path), ".json") + ".json"
 		case loose.SystemdShow:
 			target = SystemdDir + safeTarget(b.systemdUnitName(lf)) + ".show"
 		}

@@ -41,6 +41,7 @@ const (
 	Meminfo         Kind = "meminfo"          // /proc/meminfo
 	SystemdShow     Kind = "systemd-show"     // systemctl show UNIT
 	Free            Kind = "free"             // free -b / -k / -m / -h
+	PromRange       Kind = "prometheus-range" // a Prometheus query_range answer (curl, promtool query range -o json)
 )
 
 // PrefixBytes is how much of a file classification reads.
@@ -75,6 +76,7 @@ type Prefix struct {
 // Kinds is tried in order; the first match wins. Order matters where shapes
 // overlap: structured formats first, then specific text tables, logs last.
 var Kinds = []Sniffer{
+	{PromRange, "Prometheus range query (query_range JSON)", func(p *Prefix) bool { return LooksLikeRangeQuery(p.Raw) }},
 	{HeapProfile, "heap profile (legacy text)", sniffLegacyHeap},
 	{Summary, "kubelet /stats/summary", jsonHas(`"nodeName"`, `"systemContainers"`, `"podRef"`)},
 	{Configz, "kubelet /configz", jsonHas(`"kubeletconfig"`)},
@@ -497,4 +499,25 @@ func sniffKernelLog(p *Prefix) bool {
 		}
 	}
 	return n >= 2
+}
+
+// LooksLikeRangeQuery reports whether prefix (the first bytes of a file)
+// is a Prometheus query answer or matrix export, JSON whose first keys or elements are what the API writes.
+func LooksLikeRangeQuery(prefix []byte) bool {
+	p := bytes.TrimLeft(prefix, " \t\r\n\xef\xbb\xbf")
+	if len(p) == 0 {
+		return false
+	}
+	switch p[0] {
+	case '{':
+		return bytes.Contains(p, []byte(`"resultType"`)) ||
+			bytes.Contains(p, []byte(`"status"`)) && bytes.Contains(p, []byte(`"data"`)) && bytes.Contains(p, []byte(`"result"`))
+	case '[':
+		q := bytes.TrimLeft(p[1:], " \t\r\n")
+		if len(q) == 0 {
+			return false
+		}
+		return q[0] == '{' && bytes.Contains(q, []byte(`"metric"`)) && (bytes.Contains(q, []byte(`"values"`)) || bytes.Contains(q, []byte(`"value"`)))
+	}
+	return false
 }

@@ -7,11 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/memsnap/memsnap/internal/testcorpus"
 	"github.com/memsnap/memsnap/report/schema"
+	"golang.org/x/tools/txtar"
 )
 
 // oomEventsOf runs analyze and returns its oom_events without the node
@@ -309,5 +311,41 @@ func TestInspectTicket(t *testing.T) {
 		if !re.MatchString(out) {
 			t.Errorf("inspect output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestLoosePrometheusRange: a customer's Prometheus range exports, sent as
+// attachments under any names, are classified by content, read as series and
+// give the time-axis finding of the same export inside a bundle (seed 000 over
+// 6 h: the page cache grows toward the limit while rss stays flat).
+func TestLoosePrometheusRange(t *testing.T) {
+	ar, err := txtar.ParseFile(filepath.Join("..", "..", "rules", "testdata", "page-cache-growth", "prometheus-seed-000.txtar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	n := 0
+	for _, f := range ar.Files {
+		if !strings.HasPrefix(f.Name, "series/prometheus/") {
+			continue
+		}
+		n++
+		// The second export is promtool's bare matrix with __name__ kept;
+		// names say nothing: attachment-N.txt.
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("attachment-%d.txt", n)), f.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n != 2 {
+		t.Fatalf("%d exports in the fixture, want 2", n)
+	}
+	doc := analyzeJSON(t, dir)
+	var got []string
+	for _, f := range doc.Findings {
+		got = append(got, f.Rule+" "+f.Subject)
+	}
+	want := "page-cache-growth monitor/selfmon-0/selfmon"
+	if !slices.Contains(got, want) {
+		t.Errorf("findings %v, want %q", got, want)
 	}
 }

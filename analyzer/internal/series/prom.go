@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/memsnap/memsnap/bundle/loose"
 	"io"
 	"math"
 	"path"
@@ -46,26 +47,10 @@ var promMetrics = map[string]Metric{
 }
 
 // LooksLikeRangeQuery reports whether prefix (the first bytes of a file)
-// is a Prometheus query answer or matrix export, for the loose-file
-// classifier: JSON whose first keys or elements are what the API writes.
-func LooksLikeRangeQuery(prefix []byte) bool {
-	p := bytes.TrimLeft(prefix, " \t\r\n\xef\xbb\xbf")
-	if len(p) == 0 {
-		return false
-	}
-	switch p[0] {
-	case '{':
-		return bytes.Contains(p, []byte(`"resultType"`)) ||
-			bytes.Contains(p, []byte(`"status"`)) && bytes.Contains(p, []byte(`"data"`)) && bytes.Contains(p, []byte(`"result"`))
-	case '[':
-		q := bytes.TrimLeft(p[1:], " \t\r\n")
-		if len(q) == 0 {
-			return false
-		}
-		return q[0] == '{' && bytes.Contains(q, []byte(`"metric"`)) && (bytes.Contains(q, []byte(`"values"`)) || bytes.Contains(q, []byte(`"value"`)))
-	}
-	return false
-}
+// is a Prometheus query answer or matrix export. The sniff lives with the
+// loose-file classifier (bundle/loose), which routes such files to
+// series/prometheus/.
+func LooksLikeRangeQuery(prefix []byte) bool { return loose.LooksLikeRangeQuery(prefix) }
 
 type promAnswer struct {
 	Status    string          `json:"status"`
