@@ -131,7 +131,7 @@ func (e *errPodNotRunning) Error() string { return e.reason }
 // unless asked. activeDeadlineSeconds ends it even if the plugin is killed
 // before it can delete it.
 func collectorPod(o *Options, runID, node string) *corev1.Pod {
-	deadline := int64(o.NodeTimeout/time.Second) + 60
+	deadline := int64(o.nodeBudget()/time.Second) + 60
 	sleep := strconv.FormatInt(deadline, 10)
 	p := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
@@ -226,6 +226,12 @@ func (c *nodeCollector) collect(ctx context.Context, node, arch string, out io.W
 	// 2. the bundle out, over stdout.
 	args := []string{collectorPath, "--host-root", hostMount, "-o", "-", "--node-name", node,
 		"--since", c.opt.Since.String(), "--spool-dir", workDir}
+	if c.opt.Watch > 0 {
+		args = append(args, "--watch", c.opt.Watch.String())
+		if c.opt.Every > 0 {
+			args = append(args, "--every", c.opt.Every.String())
+		}
+	}
 	args = append(args, c.opt.CollectorArgs...)
 	stderr.Reset()
 	if err := c.exec.Exec(ctx, c.opt.Namespace, podName, containerName, args, nil, &countingWriter{w: out, n: bytesRead}, &limitedBuffer{b: &stderr, max: 64 << 10}); err != nil {

@@ -33,12 +33,16 @@ type Options struct {
 	Mode   string // auto | node | api
 
 	// Namespace receives node-mode pods.
-	Namespace        string
-	Image            string
-	ImagePullPolicy  string
-	ServiceAccount   string // "" = none, and no token mounted
-	MountToken       bool   // mount the service-account token into the pod
-	CollectorArgs    []string
+	Namespace       string
+	Image           string
+	ImagePullPolicy string
+	ServiceAccount  string // "" = none, and no token mounted
+	MountToken      bool   // mount the service-account token into the pod
+	CollectorArgs   []string
+	// Watch and Every run node mode's collector in watch mode
+	// (memsnap-collect --watch/--every): samples into series/ for Watch,
+	// one every Every. The node's deadline grows by Watch.
+	Watch, Every     time.Duration
 	Collectors       Collectors
 	PodTimeout       time.Duration // a pod still not running after this is deleted: API mode
 	NodeTimeout      time.Duration // everything one node may take
@@ -62,6 +66,10 @@ const (
 	DefaultImage     = "busybox:1.37"
 	DefaultNamespace = "default"
 )
+
+// nodeBudget is everything one node may take: --node-timeout, plus the
+// watch when there is one (the collector samples for that long first).
+func (o *Options) nodeBudget() time.Duration { return o.NodeTimeout + max(o.Watch, 0) }
 
 func (o *Options) setDefaults() {
 	if o.Mode == "" {

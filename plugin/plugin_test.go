@@ -309,7 +309,7 @@ func TestNodeModeStreamsTheCollectorAndDeletesThePod(t *testing.T) {
 	f := newFixture(t, "node-a", "node-b")
 	f.srv.SetNode("node-b", func(n *corev1.Node) { n.Status.NodeInfo.Architecture = "arm64" })
 	cl := f.run(t, context.Background(), Options{Mode: ModeNode, Nodes: []string{"node-a", "node-b"}, Since: time.Hour,
-		CollectorArgs: []string{"--insecure"}})
+		CollectorArgs: []string{"--insecure"}, Watch: 2 * time.Minute, Every: 5 * time.Second})
 	if cl.ExitCode() != 0 {
 		t.Fatalf("%+v", cl.Nodes)
 	}
@@ -322,7 +322,7 @@ func TestNodeModeStreamsTheCollectorAndDeletesThePod(t *testing.T) {
 			t.Errorf("%s: pod received %q, want %q", n, got, arch)
 		}
 		args := strings.Join(f.exec.runArgs[r.Pod], " ")
-		for _, want := range []string{"--host-root /host", "-o -", "--node-name " + n, "--since 1h0m0s", "--insecure"} {
+		for _, want := range []string{"--host-root /host", "-o -", "--node-name " + n, "--since 1h0m0s", "--insecure", "--watch 2m0s", "--every 5s"} {
 			if !strings.Contains(args, want) {
 				t.Errorf("%s: collector args %q lack %q", n, args, want)
 			}
@@ -545,5 +545,20 @@ func TestProgressLines(t *testing.T) {
 	p.stop()
 	if !strings.Contains(tty.String(), "\r\x1b[Knodes 1/1 done, 0 failed, 0 running") {
 		t.Errorf("tty progress %q", tty.String())
+	}
+}
+
+// TestWatchExtendsTheNodeDeadline: a watched node samples for --watch before
+// its bundle comes back, so neither the pod's activeDeadlineSeconds nor the
+// node's deadline may cut it at --node-timeout.
+func TestWatchExtendsTheNodeDeadline(t *testing.T) {
+	o := Options{NodeTimeout: time.Minute, Watch: 10 * time.Minute}
+	o.setDefaults()
+	p := collectorPod(&o, "run1", "node-a")
+	if d := p.Spec.ActiveDeadlineSeconds; d == nil || *d <= int64((11 * time.Minute).Seconds()) {
+		t.Errorf("activeDeadlineSeconds %v, want more than node-timeout + watch (660 s)", d)
+	}
+	if got := o.nodeBudget(); got != 11*time.Minute {
+		t.Errorf("node budget %s, want 11m", got)
 	}
 }

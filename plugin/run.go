@@ -198,7 +198,7 @@ func collectNode(ctx context.Context, root *os.Root, s Selected, o *Options, acc
 	api *apiCollector, nc *nodeCollector, addBytes func(int64)) (r NodeResult) {
 	start := o.Now()
 	r = NodeResult{Name: s.Name, Selected: s.Reasons, Started: start.UTC().Format(time.RFC3339)}
-	ctx, cancel := context.WithTimeoutCause(ctx, o.NodeTimeout, fmt.Errorf("the node's deadline (--node-timeout %s) passed", o.NodeTimeout))
+	ctx, cancel := context.WithTimeoutCause(ctx, o.nodeBudget(), fmt.Errorf("the node's deadline (--node-timeout %s, plus --watch %s) passed", o.NodeTimeout, o.Watch))
 	defer cancel()
 	defer func() { r.DurationMS = o.Now().Sub(start).Milliseconds() }()
 	var counted atomic.Int64 // API mode fetches endpoints at once

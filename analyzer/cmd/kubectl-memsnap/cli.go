@@ -129,6 +129,8 @@ func newCollect(ctx context.Context, st streams, kube *genericclioptions.ConfigF
 	fl.IntVar(&o.Parallel, "parallel", 10, "nodes collected at once")
 	fl.DurationVar(&o.PodTimeout, "pod-timeout", 90*time.Second, "a node-mode pod not running after this is deleted and the node falls back to api mode")
 	fl.DurationVar(&o.NodeTimeout, "node-timeout", 5*time.Minute, "time limit for one node")
+	fl.DurationVar(&o.Watch, "watch", 0, "node mode: run the collector in watch mode for this long (memsnap-collect --watch; samples into series/); nodes in api mode give one snapshot")
+	fl.DurationVar(&o.Every, "every", 0, "with --watch: time between samples (memsnap-collect --every; its default when 0)")
 	fl.DurationVar(&o.RunTimeout, "timeout", 30*time.Minute, "time limit for the whole run")
 	fl.DurationVar(&o.EndpointTimeout, "endpoint-timeout", 30*time.Second, "time limit for one API-mode request (a hung kubelet is cut here)")
 	fl.BoolVar(&f.analyze, "analyze", false, "analyse the bundles into the cluster report DIR/memsnap-report.<ext>")
@@ -145,6 +147,10 @@ func collect(ctx context.Context, st streams, kube *genericclioptions.ConfigFlag
 		return usageErr("name nodes, or use -l SELECTOR, --all or --problem-nodes")
 	case !slices.Contains([]string{plugin.ModeAuto, plugin.ModeNode, plugin.ModeAPI}, o.Mode):
 		return usageErr("--mode %q: want auto, node or api", o.Mode)
+	case o.Watch < 0 || o.Every < 0 || o.Every > 0 && o.Watch == 0:
+		return usageErr("--watch %s --every %s: want a positive --watch, and --every only with it", o.Watch, o.Every)
+	case o.Watch > 0 && o.Mode == plugin.ModeAPI:
+		return usageErr("--watch needs node mode (the collector samples on the node); --mode api gives one snapshot")
 	case o.Parallel < 1:
 		return usageErr("--parallel %d: want 1 or more", o.Parallel)
 	case !slices.Contains([]string{"Always", "IfNotPresent", "Never"}, o.ImagePullPolicy):
