@@ -44,9 +44,9 @@ plugin: $(ECHARTS) plugin-collectors
 	@mkdir -p bin
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-memsnap ./analyzer/cmd/kubectl-memsnap
 
-# Analyse every sample bundle into one HTML report.
+# Analyse every sample bundle, and the ticket samples (loose files), into one HTML report.
 demo: build
-	bin/memsnap analyze -o memsnap-report.html $(patsubst %/manifest.json,%,$(sort $(wildcard samples/*/manifest.json)))
+	bin/memsnap analyze -o memsnap-report.html $(patsubst %/manifest.json,%,$(sort $(wildcard samples/*/manifest.json))) $(sort $(wildcard samples/ticket-*))
 	@echo "wrote memsnap-report.html"
 
 # Everything CI checks: vet, unit + golden + browser tests, the scenario lab, the race detector

@@ -93,6 +93,9 @@ func TestSampleFindings(t *testing.T) {
 	if len(dirs) < 3 {
 		t.Fatalf("found %d sample bundles, want at least 3", len(dirs))
 	}
+	// Ticket samples are loose files without a manifest (#13).
+	tickets := ticketSamples(t)
+	dirs = append(dirs, tickets...)
 	for _, m := range dirs {
 		dir := filepath.Dir(m)
 		name := filepath.Base(dir)
