@@ -21,8 +21,12 @@ func newRules(st Streams) *cobra.Command {
 		RunE: func(*cobra.Command, []string) error {
 			switch format {
 			case "text":
+				w := 0 // the longest ID sets the column, so every title lines up
 				for _, r := range rules.All {
-					fmt.Fprintf(st.Stdout, "%-24s %-8s %s\n", r.ID, r.Severity, r.Title())
+					w = max(w, len(r.ID))
+				}
+				for _, r := range rules.All {
+					fmt.Fprintf(st.Stdout, "%-*s %-8s %s\n", w, r.ID, r.Severity, r.Title())
 				}
 			case "json":
 				type entry struct {

@@ -378,6 +378,17 @@ func TestRulesAndExplain(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "working-set-page-cache") || !strings.Contains(out, "oom-kill") {
 		t.Errorf("rules: exit %d, %q", code, out)
 	}
+	// One column for the severities: the titles line up whatever the ID.
+	col := -1
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		id, _, _ := strings.Cut(line, " ")
+		rest := strings.TrimLeft(line[len(id):], " ")
+		if c := len(line) - len(rest); col == -1 {
+			col = c
+		} else if c != col {
+			t.Errorf("rules: %q starts its severity at column %d, others at %d", line, c, col)
+		}
+	}
 	code, out, _ = memsnap(t, nil, "explain", "oom-kill")
 	if code != 0 || !strings.Contains(out, "Fix:") {
 		t.Errorf("explain: exit %d, %q", code, out)
