@@ -83,7 +83,7 @@ func runOOMKill(p *Pass) {
 				Text: fmt.Sprintf("largest share of the cgroup whose limit fired: %s (from %s)", e.FilledBy, e.FilledFrom)})
 		}
 		if c := e.Container; c != nil && c.Spec != nil && (c.Spec.RestartCount > 0 || c.Spec.LastTerminationReason != "") {
-			f.Evidence = append(f.Evidence, schema.Evidence{File: "kubelet/pods.json", Key: "lastState.terminated.reason",
+			f.Evidence = append(f.Evidence, schema.Evidence{File: podListFile(p), Key: "lastState.terminated.reason",
 				Text: fmt.Sprintf("container %s: last termination %s, restartCount %d", c.Name, orDash(c.Spec.LastTerminationReason), c.Spec.RestartCount)})
 		}
 		f.Remediation = oomRemedy(e)
@@ -101,6 +101,15 @@ func runOOMKill(p *Pass) {
 	}
 }
 
+// podListFile is the file the pods came from: kubelet/pods.json in a
+// bundle, the customer's own file (pod.yaml) among loose files.
+func podListFile(p *Pass) string {
+	if f := p.Snap.PodListFile; f != "" {
+		return f
+	}
+	return "kubelet/pods.json"
+}
+
 // oomFromAPI: without a kernel log or cgroup tree (kubectl-only evidence), an
 // OOM kill is still known from the pod status (lastState.terminated.reason
 // OOMKilled, set by the kubelet from the runtime's exit reason) and from
@@ -108,10 +117,7 @@ func runOOMKill(p *Pass) {
 // (kubernetes/kubernetes:pkg/kubelet/oom/oom_watcher_linux.go). Which limit
 // fired and what filled it cannot be said from these.
 func oomFromAPI(p *Pass) {
-	file := p.Snap.PodListFile
-	if file == "" {
-		file = "kubelet/pods.json"
-	}
+	file := podListFile(p)
 	for _, pod := range p.Snap.Pods {
 		for _, c := range pod.Containers {
 			if c.Spec == nil || c.Spec.LastTerminationReason != "OOMKilled" {
