@@ -555,7 +555,7 @@ func TestWatchExtendsTheNodeDeadline(t *testing.T) {
 	o := Options{NodeTimeout: time.Minute, Watch: 10 * time.Minute}
 	o.setDefaults()
 	p := collectorPod(&o, "run1", "node-a")
-	if d := p.Spec.ActiveDeadlineSeconds; d == nil || *d <= int64((11 * time.Minute).Seconds()) {
+	if d := p.Spec.ActiveDeadlineSeconds; d == nil || *d <= int64((11*time.Minute).Seconds()) {
 		t.Errorf("activeDeadlineSeconds %v, want more than node-timeout + watch (660 s)", d)
 	}
 	if got := o.nodeBudget(); got != 11*time.Minute {
