@@ -33,8 +33,15 @@ func FuzzParse(f *testing.F) {
 		if (r.Level >= LevelPod) != (r.PodUID != "") {
 			t.Fatalf("Level %v with PodUID %q", r.Level, r.PodUID)
 		}
-		if (r.Level == LevelContainer) != (r.ContainerID != "") {
-			t.Fatalf("Level %v with ContainerID %q", r.Level, r.ContainerID)
+		// A container is named by its ID, or (any other child of a pod
+		// cgroup) by Child; conmon is a child but no container, and Child
+		// above the pod level names what no pod cgroup parses as.
+		container := r.ContainerID != "" || r.PodUID != "" && r.Child != "" && r.Child != "conmon"
+		if (r.Level == LevelContainer) != container {
+			t.Fatalf("Level %v with ContainerID %q, Child %q", r.Level, r.ContainerID, r.Child)
+		}
+		if r.ContainerID != "" && r.Child != "" {
+			t.Fatalf("both ContainerID %q and Child %q", r.ContainerID, r.Child)
 		}
 		switch r.QoS {
 		case "", QoSGuaranteed, QoSBurstable, QoSBestEffort:
