@@ -16,6 +16,7 @@ import (
 
 	"github.com/memsnap/memsnap/analyzer/internal/analysis"
 	"github.com/memsnap/memsnap/bundle"
+	"github.com/memsnap/memsnap/internal/cliexit"
 	"github.com/memsnap/memsnap/plugin"
 	"github.com/memsnap/memsnap/report"
 )
@@ -25,37 +26,8 @@ type streams struct {
 	Stdout, Stderr io.Writer
 }
 
-// exitError carries an exit code through cobra.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-
-func usageErr(format string, args ...any) error {
-	return &exitError{code: 2, err: fmt.Errorf(format, args...)}
-}
-
 func run(ctx context.Context, args []string, st streams) int {
-	root := newRoot(ctx, st)
-	root.SetArgs(args)
-	root.SetIn(st.Stdin)
-	root.SetOut(st.Stdout)
-	root.SetErr(st.Stderr)
-	err := root.Execute()
-	if err == nil {
-		return 0
-	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.err != nil {
-			fmt.Fprintln(st.Stderr, "kubectl-memsnap:", ee.err)
-		}
-		return ee.code
-	}
-	fmt.Fprintln(st.Stderr, "kubectl-memsnap:", err)
-	return 2 // cobra's own errors are usage errors
+	return cliexit.Run(newRoot(ctx, st), "kubectl-memsnap", args, st.Stdin, st.Stdout, st.Stderr)
 }
 
 func newRoot(ctx context.Context, st streams) *cobra.Command {
@@ -142,19 +114,19 @@ func collect(ctx context.Context, st streams, kube *genericclioptions.ConfigFlag
 	o := f.opt
 	switch {
 	case o.OutDir == "":
-		return usageErr("-o DIR is required")
+		return cliexit.Usage("-o DIR is required")
 	case len(o.Nodes) == 0 && o.Selector == "" && !o.All && !o.ProblemNodes:
-		return usageErr("name nodes, or use -l SELECTOR, --all or --problem-nodes")
+		return cliexit.Usage("name nodes, or use -l SELECTOR, --all or --problem-nodes")
 	case !slices.Contains([]string{plugin.ModeAuto, plugin.ModeNode, plugin.ModeAPI}, o.Mode):
-		return usageErr("--mode %q: want auto, node or api", o.Mode)
+		return cliexit.Usage("--mode %q: want auto, node or api", o.Mode)
 	case o.Watch < 0 || o.Every < 0 || o.Every > 0 && o.Watch == 0:
-		return usageErr("--watch %s --every %s: want a positive --watch, and --every only with it", o.Watch, o.Every)
+		return cliexit.Usage("--watch %s --every %s: want a positive --watch, and --every only with it", o.Watch, o.Every)
 	case o.Watch > 0 && o.Mode == plugin.ModeAPI:
-		return usageErr("--watch needs node mode (the collector samples on the node); --mode api gives one snapshot")
+		return cliexit.Usage("--watch needs node mode (the collector samples on the node); --mode api gives one snapshot")
 	case o.Parallel < 1:
-		return usageErr("--parallel %d: want 1 or more", o.Parallel)
+		return cliexit.Usage("--parallel %d: want 1 or more", o.Parallel)
 	case !slices.Contains([]string{"Always", "IfNotPresent", "Never"}, o.ImagePullPolicy):
-		return usageErr("--image-pull-policy %q: want Always, IfNotPresent or Never", o.ImagePullPolicy)
+		return cliexit.Usage("--image-pull-policy %q: want Always, IfNotPresent or Never", o.ImagePullPolicy)
 	}
 	formats := f.formats
 	if len(formats) == 0 {
@@ -162,7 +134,7 @@ func collect(ctx context.Context, st streams, kube *genericclioptions.ConfigFlag
 	}
 	for _, fm := range formats {
 		if !slices.Contains(report.Formats, fm) {
-			return usageErr("unknown --format %q (want one of %s)", fm, strings.Join(report.Formats, ", "))
+			return cliexit.Usage("unknown --format %q (want one of %s)", fm, strings.Join(report.Formats, ", "))
 		}
 	}
 	if len(f.collectors) > 0 {
@@ -170,11 +142,11 @@ func collect(ctx context.Context, st streams, kube *genericclioptions.ConfigFlag
 		for _, c := range f.collectors {
 			arch, file, ok := strings.Cut(c, "=")
 			if !ok {
-				return usageErr("--collector %q: want ARCH=FILE", c)
+				return cliexit.Usage("--collector %q: want ARCH=FILE", c)
 			}
 			b, err := os.ReadFile(file)
 			if err != nil {
-				return usageErr("--collector: %v", err)
+				return cliexit.Usage("--collector: %v", err)
 			}
 			m[arch] = b
 		}
@@ -182,16 +154,16 @@ func collect(ctx context.Context, st streams, kube *genericclioptions.ConfigFlag
 	}
 	ns, _, err := kube.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
-		return usageErr("kubeconfig: %v", err)
+		return cliexit.Usage("kubeconfig: %v", err)
 	}
 	o.Namespace = ns
 	cfg, err := kube.ToRESTConfig()
 	if err != nil {
-		return usageErr("kubeconfig: %v", err)
+		return cliexit.Usage("kubeconfig: %v", err)
 	}
 	client, err := plugin.NewClient(cfg)
 	if err != nil {
-		return usageErr("kubeconfig: %v", err)
+		return cliexit.Usage("kubeconfig: %v", err)
 	}
 	o.Progress = st.Stderr
 	o.TTY = isTTY(st.Stderr)
@@ -202,7 +174,7 @@ func collect(ctx context.Context, st streams, kube *genericclioptions.ConfigFlag
 		if errors.Is(err, plugin.ErrNoNodes) {
 			code = 2
 		}
-		return &exitError{code: code, err: err}
+		return &cliexit.Error{Code: code, Err: err}
 	}
 	okN, partial, failed := cl.Counts()
 	fmt.Fprintf(st.Stderr, "kubectl-memsnap: %d nodes: %d ok, %d partial, %d failed; wrote %s\n", len(cl.Nodes), okN, partial, failed,
@@ -215,11 +187,11 @@ func collect(ctx context.Context, st streams, kube *genericclioptions.ConfigFlag
 	}
 	if f.analyze && len(cl.Bundles()) > 0 && ctx.Err() == nil {
 		if err := analyzeBundles(ctx, st, o.OutDir, cl.Bundles(), formats); err != nil {
-			return &exitError{code: 1, err: fmt.Errorf("--analyze: %w", err)}
+			return &cliexit.Error{Code: 1, Err: fmt.Errorf("--analyze: %w", err)}
 		}
 	}
 	if code := cl.ExitCode(); code != 0 {
-		return &exitError{code: code}
+		return &cliexit.Error{Code: code}
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/memsnap/memsnap/analyzer/rules"
 	"github.com/memsnap/memsnap/bundle"
+	"github.com/memsnap/memsnap/internal/cliexit"
 )
 
 func newRules(st Streams) *cobra.Command {
@@ -51,7 +52,7 @@ func newRules(st Streams) *cobra.Command {
 				_, err := st.Stdout.Write([]byte(rules.Markdown(rules.All)))
 				return err
 			default:
-				return usageErr("unknown --format %q (want text, json or markdown)", format)
+				return cliexit.Usage("unknown --format %q (want text, json or markdown)", format)
 			}
 			return nil
 		},
@@ -72,7 +73,7 @@ func newExplain(st Streams) *cobra.Command {
 				for _, r := range rules.All {
 					ids = append(ids, r.ID)
 				}
-				return usageErr("no rule %q (known: %s)", args[0], strings.Join(ids, ", "))
+				return cliexit.Usage("no rule %q (known: %s)", args[0], strings.Join(ids, ", "))
 			}
 			fmt.Fprintf(st.Stdout, "%s (%s)\n\n%s\n", r.ID, r.Severity, strings.TrimSpace(r.Doc))
 			return nil
@@ -92,7 +93,7 @@ carry node names, pod names, command lines and function names: review them here.
 		RunE: func(_ *cobra.Command, args []string) error {
 			b, err := bundle.Open(ctx, args[0], withStdin(bundle.DefaultOptions(), st))
 			if err != nil {
-				return &exitError{code: 2, err: fmt.Errorf("%s: %w", args[0], err)}
+				return &cliexit.Error{Code: 2, Err: fmt.Errorf("%s: %w", args[0], err)}
 			}
 			defer b.Close()
 			inv := bundle.Inspect(b)

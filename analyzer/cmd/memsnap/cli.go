@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"github.com/memsnap/memsnap/analyzer/internal/analysis"
 	"github.com/memsnap/memsnap/analyzer/internal/config"
 	"github.com/memsnap/memsnap/bundle"
+	"github.com/memsnap/memsnap/internal/cliexit"
 	"github.com/memsnap/memsnap/report"
 	"github.com/memsnap/memsnap/report/schema"
 )
@@ -29,37 +29,8 @@ type Streams struct {
 	IsTTY bool
 }
 
-// exitError carries an exit code through cobra.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-
-func usageErr(format string, args ...any) error {
-	return &exitError{code: 2, err: fmt.Errorf(format, args...)}
-}
-
 func run(ctx context.Context, args []string, st Streams) int {
-	root := newRoot(ctx, st)
-	root.SetArgs(args)
-	root.SetIn(st.Stdin)
-	root.SetOut(st.Stdout)
-	root.SetErr(st.Stderr)
-	err := root.Execute()
-	if err == nil {
-		return 0
-	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.err != nil && ee.code != 1 {
-			fmt.Fprintln(st.Stderr, "memsnap:", ee.err)
-		}
-		return ee.code
-	}
-	fmt.Fprintln(st.Stderr, "memsnap:", err)
-	return 2 // cobra's own errors are usage errors
+	return cliexit.Run(newRoot(ctx, st), "memsnap", args, st.Stdin, st.Stdout, st.Stderr)
 }
 
 func newRoot(ctx context.Context, st Streams) *cobra.Command {
@@ -130,33 +101,33 @@ func analyze(ctx context.Context, st Streams, f analyzeFlags, args []string) err
 	seen := map[string]bool{}
 	for _, fm := range formats {
 		if !slices.Contains(report.Formats, fm) {
-			return usageErr("unknown --format %q (want one of %s)", fm, strings.Join(report.Formats, ", "))
+			return cliexit.Usage("unknown --format %q (want one of %s)", fm, strings.Join(report.Formats, ", "))
 		}
 		if seen[fm] {
-			return usageErr("--format %s given twice", fm)
+			return cliexit.Usage("--format %s given twice", fm)
 		}
 		seen[fm] = true
 	}
 	if !slices.Contains(report.FailOnLevels, f.failOn) {
-		return usageErr("unknown --fail-on %q (want none, info, warning or critical)", f.failOn)
+		return cliexit.Usage("unknown --fail-on %q (want none, info, warning or critical)", f.failOn)
 	}
 	if f.jobs < 0 {
-		return usageErr("--jobs %d: want 1 or more (0 = default)", f.jobs)
+		return cliexit.Usage("--jobs %d: want 1 or more (0 = default)", f.jobs)
 	}
 	now, err := reportClock(f.now)
 	if err != nil {
-		return usageErr("%v", err)
+		return cliexit.Usage("%v", err)
 	}
 	cfg := config.Default()
 	if f.config != "" {
 		fh, err := os.Open(f.config)
 		if err != nil {
-			return usageErr("--config: %v", err)
+			return cliexit.Usage("--config: %v", err)
 		}
 		cfg, err = config.Load(fh)
 		fh.Close()
 		if err != nil {
-			return usageErr("--config %s: %v", f.config, err)
+			return cliexit.Usage("--config %s: %v", f.config, err)
 		}
 	}
 	stdinUsed := 0
@@ -166,7 +137,7 @@ func analyze(ctx context.Context, st Streams, f analyzeFlags, args []string) err
 		}
 	}
 	if stdinUsed > 1 {
-		return usageErr(`"-" (stdin) may be given once`)
+		return cliexit.Usage(`"-" (stdin) may be given once`)
 	}
 	doc, err := analysis.Analyze(ctx, args, analysis.Options{Config: cfg, Now: now, Version: version,
 		Stdin: st.Stdin, Reader: bundle.DefaultOptions(), Jobs: f.jobs})
@@ -176,14 +147,14 @@ func analyze(ctx context.Context, st Streams, f analyzeFlags, args []string) err
 		}
 	}
 	if err != nil {
-		return &exitError{code: 2, err: err}
+		return &cliexit.Error{Code: 2, Err: err}
 	}
 	ropts := report.Options{Formats: formats, FailOn: f.failOn, Now: now, IsTTY: st.IsTTY, NoColor: os.Getenv("NO_COLOR") != ""}
 	if err := writeReports(st, f.output, formats, doc, ropts); err != nil {
-		return &exitError{code: 2, err: err}
+		return &cliexit.Error{Code: 2, Err: err}
 	}
 	if code := report.ExitCode(doc, f.failOn); code != 0 {
-		return &exitError{code: code}
+		return &cliexit.Error{Code: code}
 	}
 	return nil
 }
