@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -21,20 +19,7 @@ var environPath = regexp.MustCompile(`^proc/[0-9]+/environ$`)
 // (kubelet, bash) get no environ file at all.
 func TestRuntimeEnviron(t *testing.T) {
 	h, k := fixture(t, 2, "systemd", hostfixture.KubeletOptions{})
-	o := testOptions(t, h, k)
-	if code := Run(context.Background(), o); code != exitOK {
-		t.Fatalf("exit %d", code)
-	}
-	bin := readBundle(t, o.Output)
-
-	out := filepath.Join(t.TempDir(), "script.tar.gz")
-	cmd := exec.Command("sh", "collect.sh", "--host-root", h.Root, "-o", out)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("collect.sh: %v\n%s", err, stderr.String())
-	}
-	scr := readBundle(t, out)
+	bin, scr := collectBoth(t, h, k)
 
 	want := "JAVA_TOOL_OPTIONS=" + hostfixture.EnvJavaToolOptions + "\n"
 	for name, rb := range map[string]readBack{"binary": bin, "collect.sh": scr} {

@@ -38,20 +38,7 @@ func TestScriptMatchesBinary(t *testing.T) {
 	}{{1, "systemd"}, {2, "cgroupfs"}} {
 		t.Run(tc.driver, func(t *testing.T) {
 			h, k := fixture(t, tc.version, tc.driver, hostfixture.KubeletOptions{})
-			o := testOptions(t, h, k)
-			if code := Run(context.Background(), o); code != exitOK {
-				t.Fatalf("binary exit %d", code)
-			}
-			bin := readBundle(t, o.Output)
-
-			out := filepath.Join(t.TempDir(), "script.tar.gz")
-			cmd := exec.Command("sh", "collect.sh", "--host-root", h.Root, "-o", out)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			if err := cmd.Run(); err != nil {
-				t.Fatalf("collect.sh: %v\n%s", err, stderr.String())
-			}
-			scr := readBundle(t, out)
+			bin, scr := collectBoth(t, h, k)
 			if scr.manifest.Collector.Mode != "script" || scr.manifest.Node.CgroupVersion != tc.version ||
 				scr.manifest.Node.CgroupDriver != tc.driver || scr.manifest.Node.NodeName != bin.manifest.Node.NodeName {
 				t.Errorf("script node %+v\nbinary node %+v", scr.manifest.Node, bin.manifest.Node)
@@ -192,4 +179,23 @@ func analyzeBundle(t *testing.T, memsnap, bundlePath string) ([]string, map[stri
 	}
 	sort.Strings(lines)
 	return lines, skipped
+}
+
+// collectBoth collects the fixture host with the binary and with collect.sh
+// and reads both bundles back, for tests that compare the two.
+func collectBoth(t *testing.T, h *hostfixture.Host, k *hostfixture.Kubelet) (bin, scr readBack) {
+	t.Helper()
+	o := testOptions(t, h, k)
+	if code := Run(context.Background(), o); code != exitOK {
+		t.Fatalf("binary exit %d", code)
+	}
+	bin = readBundle(t, o.Output)
+	out := filepath.Join(t.TempDir(), "script.tar.gz")
+	cmd := exec.Command("sh", "collect.sh", "--host-root", h.Root, "-o", out)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("collect.sh: %v\n%s", err, stderr.String())
+	}
+	return bin, readBundle(t, out)
 }

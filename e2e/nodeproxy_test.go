@@ -37,13 +37,9 @@ func TestNodeProxy(t *testing.T) {
 		{Pods: 7, ContainersPerPod: 1, Seed: 12},
 		{Pods: 3, ContainersPerPod: 3, Seed: 13},
 	}
-	var nodes []*testbed.StandinNode
-	for i, sh := range shapes {
-		n, err := bed.AddStandinNode(fmt.Sprintf("standin-%c", 'a'+i), i, sh)
-		if err != nil {
-			t.Fatal(err)
-		}
-		nodes = append(nodes, n)
+	nodes, err := bed.AddStandinNodes(shapes...)
+	if err != nil {
+		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(bed.Context(), 5*time.Minute)
 	defer cancel()

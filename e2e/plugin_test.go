@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -156,13 +155,9 @@ func TestPlugin(t *testing.T) {
 		{Pods: 6, ContainersPerPod: 1, Seed: 22},
 		{Pods: 3, ContainersPerPod: 3, Seed: 23},
 	}
-	var nodes []*testbed.StandinNode
-	for i, sh := range shapes {
-		n, err := bed.AddStandinNode(fmt.Sprintf("standin-%c", 'a'+i), i, sh)
-		if err != nil {
-			t.Fatal(err)
-		}
-		nodes = append(nodes, n)
+	nodes, err := bed.AddStandinNodes(shapes...)
+	if err != nil {
+		t.Fatal(err)
 	}
 	hang, err := bed.AddStandinNode("kubelet-hangs", 3, testbed.StandinOptions{Faults: []string{"hang"}})
 	if err != nil {

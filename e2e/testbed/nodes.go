@@ -114,6 +114,20 @@ func (n *StandinNode) File(path string) ([]byte, error) {
 	return os.ReadFile(filepath.Join(n.Tree, "kubelet", filepath.FromSlash(path)))
 }
 
+// AddStandinNodes adds one stand-in per shape, named standin-a, standin-b, …
+// on NodeIP(0), NodeIP(1), …; tests then add their special nodes after them.
+func (b *Bed) AddStandinNodes(shapes ...StandinOptions) ([]*StandinNode, error) {
+	var nodes []*StandinNode
+	for i, o := range shapes {
+		n, err := b.AddStandinNode(fmt.Sprintf("standin-%c", 'a'+i), i, o)
+		if err != nil {
+			return nil, err
+		}
+		nodes = append(nodes, n)
+	}
+	return nodes, nil
+}
+
 // AddStandinNode generates node i's tree (memsnap-gen --host-tree), serves
 // it with TLS on NodeIP(i):10250 and registers the Node.
 func (b *Bed) AddStandinNode(name string, i int, o StandinOptions) (*StandinNode, error) {
