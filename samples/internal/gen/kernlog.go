@@ -27,10 +27,19 @@ type kernLine struct {
 	at   time.Duration
 	seq  int
 	text string
+	cont bool // a continuation line of one multi-line printk: no stamp of its own
 }
 
 func (k *kernLog) add(at time.Duration, format string, args ...any) {
 	k.lines = append(k.lines, kernLine{at: at, seq: len(k.lines), text: fmt.Sprintf(format, args...)})
+}
+
+// cont adds a continuation line of the previous message (a printk with
+// embedded newlines, as show_free_areas prints Mem-Info): dmesg prints it
+// without a stamp, indented to the message column.
+func (k *kernLog) cont(text string) {
+	at := k.lines[len(k.lines)-1].at
+	k.lines = append(k.lines, kernLine{at: at, seq: len(k.lines), text: text, cont: true})
 }
 
 // block adds consecutive lines a few microseconds apart, as one report is
@@ -51,11 +60,15 @@ func (k *kernLog) render() []byte {
 	})
 	var b strings.Builder
 	for _, l := range k.lines {
-		switch k.style {
-		case styleDmesg:
+		switch {
+		case l.cont && k.style == styleDmesg:
+			fmt.Fprintf(&b, "%15s%s\n", "", l.text)
+		case l.cont:
+			fmt.Fprintf(&b, "%s %s kernel: %s\n", k.n.boot.Add(l.at).UTC().Format(time.Stamp), k.n.hostname, l.text)
+		case k.style == styleDmesg:
 			us := l.at.Microseconds()
 			fmt.Fprintf(&b, "[%5d.%06d] %s\n", us/1e6, us%1e6, l.text)
-		case styleJournal:
+		default:
 			fmt.Fprintf(&b, "%s %s kernel: %s\n", k.n.boot.Add(l.at).UTC().Format(time.Stamp), k.n.hostname, l.text)
 		}
 	}

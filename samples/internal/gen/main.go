@@ -33,6 +33,7 @@ var samples = []sample{
 	{"seed-002-kubepods-drift", buildSeed002},
 	{"seed-003-tmpfs-restart", buildSeed003},
 	{"seed-004-cadvisor-oom", buildSeed004},
+	{"incident-system-oom", buildSystemOOM},
 	{"healthy-v1", buildHealthyV1},
 	{"healthy-v2", buildHealthyV2},
 }
