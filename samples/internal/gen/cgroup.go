@@ -21,6 +21,7 @@ type charge struct {
 	kernel                   int64 // v1: memory.kmem.usage_in_bytes; v2: "kernel"
 	sock                     int64 // v2 only, part of memory.current
 	mappedFile, dirty        int64
+	writeback                int64 // dirty pages under I/O, not yet clean
 	activeAnonPct            int64 // share of anon+shmem on the active anon list
 	pgfault, pgmajfault      int64 // event counters
 	refaultFile              int64 // workingset_refault_file (pages on v2, bytes on v1 alinux dumps)
@@ -38,6 +39,7 @@ func (c charge) add(o charge) charge {
 	c.sock += o.sock
 	c.mappedFile += o.mappedFile
 	c.dirty += o.dirty
+	c.writeback += o.writeback
 	c.pgfault += o.pgfault
 	c.pgmajfault += o.pgmajfault
 	c.refaultFile += o.refaultFile

@@ -32,14 +32,14 @@ func v1StatCounters(k v1Kernel, c charge, pgpgin, pgpgout int64) (stats, events,
 	case v1Upstream6:
 		stats = []kv{
 			{"cache", c.file()}, {"rss", c.anon}, {"rss_huge", c.anonTHP}, {"shmem", c.shmem},
-			{"mapped_file", c.mappedFile}, {"dirty", c.dirty}, {"writeback", 0},
+			{"mapped_file", c.mappedFile}, {"dirty", c.dirty}, {"writeback", c.writeback},
 			{"workingset_refault_anon", 0}, {"workingset_refault_file", c.refaultFile},
 			{"swap", 0}, {"swapcached", 0},
 		}
 	case v1Alinux419:
 		stats = []kv{
 			{"cache", c.file()}, {"rss", c.anon}, {"rss_huge", c.anonTHP}, {"shmem", c.shmem},
-			{"mapped_file", c.mappedFile}, {"dirty", c.dirty}, {"writeback", 0}, {"swap", 0},
+			{"mapped_file", c.mappedFile}, {"dirty", c.dirty}, {"writeback", c.writeback}, {"swap", 0},
 			{"workingset_refault_anon", 0}, {"workingset_refault_file", c.refaultFile},
 			{"workingset_activate_anon", 0}, {"workingset_activate_file", c.refaultFile / 8 / pageSize * pageSize},
 			{"workingset_restore_anon", 0}, {"workingset_restore_file", 0}, {"workingset_nodereclaim", 0},

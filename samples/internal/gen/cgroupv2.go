@@ -23,7 +23,7 @@ func v2MemoryStat(t charge) []kv {
 		{"kernel_stack", stack}, {"pagetables", ptables}, {"sec_pagetables", 0},
 		{"percpu", percpu}, {"sock", t.sock}, {"vmalloc", 0}, {"shmem", t.shmem},
 		{"zswap", 0}, {"zswapped", 0}, {"file_mapped", t.mappedFile}, {"file_dirty", t.dirty},
-		{"file_writeback", 0}, {"swapcached", 0}, {"anon_thp", t.anonTHP}, {"file_thp", 0},
+		{"file_writeback", t.writeback}, {"swapcached", 0}, {"anon_thp", t.anonTHP}, {"file_thp", 0},
 		{"shmem_thp", 0}, {"inactive_anon", inactAnon}, {"active_anon", actAnon},
 		{"inactive_file", t.inactiveFile}, {"active_file", t.activeFile}, {"unevictable", 0},
 		{"slab_reclaimable", slabRecl}, {"slab_unreclaimable", slab - slabRecl}, {"slab", slab},

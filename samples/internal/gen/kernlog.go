@@ -241,7 +241,7 @@ func legacyStatLine(path string, c charge, rhel7 bool) string {
 			"mapped_file:" + kb(c.mappedFile), "swap:0KB"}
 	} else {
 		parts = []string{"cache:" + kb(c.file()), "rss:" + kb(c.anon), "rss_huge:" + kb(c.anonTHP), "shmem:" + kb(c.shmem),
-			"mapped_file:" + kb(c.mappedFile), "dirty:" + kb(c.dirty), "writeback:0KB", "swap:0KB",
+			"mapped_file:" + kb(c.mappedFile), "dirty:" + kb(c.dirty), "writeback:" + kb(c.writeback), "swap:0KB",
 			"workingset_refault_anon:0KB", "workingset_refault_file:" + kb(c.refaultFile),
 			"workingset_activate_anon:0KB", "workingset_activate_file:0KB", "workingset_restore_anon:0KB",
 			"workingset_restore_file:0KB", "workingset_nodereclaim:0KB"}

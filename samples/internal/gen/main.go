@@ -34,6 +34,7 @@ var samples = []sample{
 	{"seed-003-tmpfs-restart", buildSeed003},
 	{"seed-004-cadvisor-oom", buildSeed004},
 	{"incident-system-oom", buildSystemOOM},
+	{"incident-dirty-writeback", buildDirtyWriteback},
 	{"healthy-v1", buildHealthyV1},
 	{"healthy-v2", buildHealthyV2},
 }

@@ -59,7 +59,7 @@ func meminfo(n *nodeModel) string {
 		{"Zswap", 0, modern},
 		{"Zswapped", 0, modern},
 		{"Dirty", kb(t.dirty) + 212, true},
-		{"Writeback", 0, true},
+		{"Writeback", kb(t.writeback), true},
 		{"AnonPages", kb(t.anon), true},
 		{"Mapped", kb(t.mappedFile) + 61240, true},
 		{"Shmem", kb(t.shmem) + 2884, true},
