@@ -35,6 +35,7 @@ var samples = []sample{
 	{"seed-004-cadvisor-oom", buildSeed004},
 	{"incident-system-oom", buildSystemOOM},
 	{"incident-dirty-writeback", buildDirtyWriteback},
+	{"incident-kmem-leak", buildKmemLeak},
 	{"healthy-v1", buildHealthyV1},
 	{"healthy-v2", buildHealthyV2},
 }
