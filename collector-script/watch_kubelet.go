@@ -83,13 +83,17 @@ func newSummarySampler(c *collection, spoolDir string) (*summarySampler, error) 
 	if err != nil {
 		return nil, fmt.Errorf("kubelet summary: %w", err)
 	}
+	return newSummarySamplerAt(client, token, c.opt.KubeletURL, min(c.opt.Timeout, c.opt.Every), spoolDir)
+}
+
+func newSummarySamplerAt(client *http.Client, token, kubeletURL string, timeout time.Duration, spoolDir string) (*summarySampler, error) {
 	out, err := newSeriesFile(spoolDir, bundle.SeriesKubeletSummary, summaryHeader)
 	if err != nil {
 		return nil, err
 	}
 	return &summarySampler{
-		client: client, token: token, url: strings.TrimSuffix(c.opt.KubeletURL, "/") + "/stats/summary",
-		timeout: min(c.opt.Timeout, c.opt.Every), out: out,
+		client: client, token: token, url: strings.TrimSuffix(kubeletURL, "/") + "/stats/summary",
+		timeout: timeout, out: out,
 	}, nil
 }
 
