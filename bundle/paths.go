@@ -65,12 +65,13 @@ const (
 	// kind with a header line; the first snapshot's node/ and cgroup/ files
 	// under series/first/ (the final snapshot is at the usual paths); range
 	// exports from the customer's Prometheus under series/prometheus/.
-	SeriesDir           = "series/"
-	SeriesCgroups       = "series/cgroups.tsv.gz"
-	SeriesNode          = "series/node.tsv.gz"
-	SeriesEvents        = "series/events.tsv.gz"
-	SeriesFirstDir      = "series/first/"
-	SeriesPrometheusDir = "series/prometheus/"
+	SeriesDir            = "series/"
+	SeriesCgroups        = "series/cgroups.tsv.gz"
+	SeriesNode           = "series/node.tsv.gz"
+	SeriesEvents         = "series/events.tsv.gz"
+	SeriesKubeletSummary = "series/kubelet-summary.tsv.gz"
+	SeriesFirstDir       = "series/first/"
+	SeriesPrometheusDir  = "series/prometheus/"
 )
 
 // Source names as recorded in the manifest.

@@ -64,6 +64,11 @@ func runWatch(sigCtx context.Context, c *collection, m *bundle.Manifest, w *bund
 	if err != nil {
 		series.Status, series.Error = bundle.StatusPartial, fmt.Sprintf("no samples: %v", err)
 	} else {
+		if opt.KubeletURL != "off" && c.dry == nil {
+			if rec.kubelet, err = newSummarySampler(c, spoolDir); err != nil {
+				rec.problem("%v", err)
+			}
+		}
 		stoppedBy := rec.loop(sigCtx, opt, func() bool {
 			rem := w.Remaining()
 			return rem >= 0 && rec.bytes()+firstBytes+watchReserve >= rem

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -29,12 +30,25 @@ func BenchmarkWatchSample(b *testing.B) {
 		b.Run(fmt.Sprintf("v%d-250pods", version), func(b *testing.B) {
 			root := filepath.Join(b.TempDir(), "host")
 			os.Mkdir(root, 0o755)
-			if _, err := hostfixture.Generate(root, hostfixture.Options{CgroupVersion: version, Driver: "systemd", Pods: 250, Processes: 260, KmsgLines: 10}); err != nil {
+			h, err := hostfixture.Generate(root, hostfixture.Options{CgroupVersion: version, Driver: "systemd", Pods: 250, Processes: 260, KmsgLines: 10})
+			if err != nil {
 				b.Fatal(err)
 			}
 			files := movingFiles(b, root)
 			rec, err := newRecorder(Host{Root: root}, b.TempDir(), time.Now)
 			if err != nil {
+				b.Fatal(err)
+			}
+			// The kubelet summary of the 250 pods, fetched and reduced each
+			// sample as --watch does. The fixture kubelet runs in this
+			// process, so its JSON encoding is in the CPU figure too: an
+			// upper bound.
+			k, err := h.Kubelet(hostfixture.KubeletOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer k.Close()
+			if rec.kubelet, err = newSummarySamplerAt(newHTTPClient(&tls.Config{}), "", k.URL, 10*time.Second, b.TempDir()); err != nil {
 				b.Fatal(err)
 			}
 			rng := rand.New(rand.NewPCG(1, 2))
@@ -48,12 +62,16 @@ func BenchmarkWatchSample(b *testing.B) {
 				before := cpuTime()
 				b.StartTimer()
 				rec.sample()
+				rec.kubelet.finish() // the request the sample started, counted in this sample
 				b.StopTimer()
 				cpu += cpuTime() - before
 				b.StartTimer()
 			}
 			b.StopTimer()
-			for _, sf := range []*seriesFile{rec.node, rec.cg, rec.ev} {
+			if rec.kubelet.bad > 0 {
+				b.Fatalf("%d summary requests failed: %v", rec.kubelet.bad, rec.kubelet.lastErr)
+			}
+			for _, sf := range []*seriesFile{rec.node, rec.cg, rec.ev, rec.kubelet.out} {
 				if err := sf.finish(); err != nil {
 					b.Fatal(err)
 				}
@@ -61,6 +79,7 @@ func BenchmarkWatchSample(b *testing.B) {
 			perSample := float64(rec.bytes()) / float64(b.N)
 			cpuPer := cpu.Seconds() / float64(b.N)
 			b.ReportMetric(perSample, "B/sample")
+			b.ReportMetric(float64(rec.kubelet.out.bytes())/float64(b.N), "summary-B/sample")
 			b.ReportMetric(cpuPer*1000, "cpu-ms/sample")
 			b.ReportMetric(perSample*40/1e6, "MB/10min@15s")
 			b.ReportMetric(100*cpuPer/15, "cpu%@15s")

@@ -128,6 +128,7 @@ type recorder struct {
 	cgGroups        []fileGroup
 	nodeGroups      []fileGroup
 	cg, node, ev    *seriesFile
+	kubelet         *summarySampler // nil without a kubelet API (--kubelet off)
 
 	buf     []byte
 	cells   [][]byte
@@ -189,6 +190,9 @@ func (r *recorder) bytes() int64 {
 	if r.cg != nil {
 		n += r.cg.bytes() + r.ev.bytes()
 	}
+	if r.kubelet != nil {
+		n += r.kubelet.out.bytes()
+	}
 	return n
 }
 
@@ -232,6 +236,9 @@ func (r *recorder) sample() {
 	r.last = t
 	r.samples++
 	ts := []byte(strconv.FormatInt(t.UnixMilli(), 10))
+	if r.kubelet != nil {
+		r.kubelet.tick(ts)
+	}
 
 	r.cells = r.cells[:0]
 	r.cells = append(r.cells, ts)
@@ -445,6 +452,13 @@ func (r *recorder) commit(w *bundle.Writer) (files int, n int64, err error) {
 	list := []*seriesFile{r.node}
 	if r.cg != nil {
 		list = append(list, r.cg, r.ev)
+	}
+	if k := r.kubelet; k != nil {
+		k.finish()
+		if k.bad > 0 {
+			r.problem("kubelet summary: %d of %d samples failed (last: %v)", k.bad, k.ok+k.bad, k.lastErr)
+		}
+		list = append(list, k.out)
 	}
 	var errs []error
 	for _, sf := range list {

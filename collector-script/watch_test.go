@@ -7,6 +7,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -196,5 +197,110 @@ func TestWatchSignal(t *testing.T) {
 	}
 	if _, ok := rb.files[bundle.NodeMeminfo]; !ok {
 		t.Errorf("no final snapshot after the signal")
+	}
+}
+
+// TestWatchKubeletSummary: each interval's /stats/summary becomes rows of
+// series/kubelet-summary.tsv.gz for the node, every pod and container, with
+// the fixture kubelet's numbers.
+func TestWatchKubeletSummary(t *testing.T) {
+	h, k := fixture(t, 2, "systemd", hostfixture.KubeletOptions{})
+	o := testOptions(t, h, k)
+	o.Pprof = nil
+	// 300 ms per request is 100× what the loopback fixture needs, so no
+	// request is cut even under -race on a loaded machine.
+	o.Watch, o.Every = time.Second, 300*time.Millisecond
+	if code := Run(context.Background(), o); code != exitOK {
+		t.Fatalf("exit %d: %s", code, o.Stderr)
+	}
+	rb := readBundle(t, o.Output)
+	if s := rb.source(t, bundle.SourceSeries); s.Status != bundle.StatusOK || s.Files < 5 {
+		t.Errorf("series source = %+v", s)
+	}
+	header, rows := readSeries(t, rb, bundle.SeriesKubeletSummary)
+	pod, ctr, ws, avail, errc := col(header, "pod"), col(header, "container"), col(header, "workingSetBytes"), col(header, "availableBytes"), col(header, "error")
+	if pod < 0 || ctr < 0 || ws < 0 || avail < 0 || errc < 0 || col(header, "stat_ms") < 0 {
+		t.Fatalf("header %v", header)
+	}
+	perTS := map[string]int{}
+	nodes, containers := 0, 0
+	for _, r := range rows {
+		if r[errc] != "" {
+			t.Errorf("failed sample: %v", r)
+			continue
+		}
+		perTS[r[0]]++
+		switch {
+		case r[pod] == "":
+			nodes++
+			if r[ws] != strconv.Itoa(12<<30) || r[avail] != strconv.Itoa(4<<30) {
+				t.Errorf("node row %v", r)
+			}
+		case r[ctr] != "":
+			containers++
+			if r[ws] != strconv.Itoa(26<<20) {
+				t.Errorf("container row %v", r)
+			}
+		}
+	}
+	if nodes < 2 {
+		t.Errorf("%d node rows, want one per sample (≥ 2)", nodes)
+	}
+	want := 1 + len(h.Pods)
+	for _, p := range h.Pods {
+		want += len(p.Containers) - 1
+	}
+	for ts, n := range perTS {
+		if n != want {
+			t.Errorf("sample %s: %d rows, want %d (node, pods, containers)", ts, n, want)
+		}
+	}
+	if containers == 0 {
+		t.Error("no container rows")
+	}
+}
+
+// TestWatchHungKubelet: a kubelet that never answers costs each request
+// min(--timeout, --every) in the background; the cgroup samples go on at
+// their pace, each failed request is one error row, and the watch ends on
+// time.
+func TestWatchHungKubelet(t *testing.T) {
+	h, k := fixture(t, 1, "cgroupfs", hostfixture.KubeletOptions{Mode: hostfixture.Slow})
+	o := testOptions(t, h, k)
+	o.Pprof = nil
+	o.Timeout = time.Second // the first snapshot's kubelet source is cut here
+	o.Watch, o.Every = 1500*time.Millisecond, 250*time.Millisecond
+	start := time.Now()
+	if code := Run(context.Background(), o); code != exitOK {
+		t.Fatalf("exit %d: %s", code, o.Stderr)
+	}
+	// About 1 s + 1.5 s + 0.25 s of waiting; 3× that still fails a request
+	// left to hang (the fixture holds it for 10 minutes).
+	if d := time.Since(start); d > 3*(o.Timeout+o.Watch+o.Every) {
+		t.Errorf("run took %s: a hung summary request stalled the watch", d)
+	}
+	rb := readBundle(t, o.Output)
+	w := rb.manifest.Watch
+	// Seven ticks; ≥ 3 samples is what a stalled loop (one sample, then
+	// waiting for the kubelet) could not reach.
+	if w == nil || w.Samples < 3 || w.StoppedBy != "duration" {
+		t.Fatalf("watch = %+v", w)
+	}
+	header, rows := readSeries(t, rb, bundle.SeriesKubeletSummary)
+	errc := col(header, "error")
+	if len(rows) < 2 {
+		t.Fatalf("%d summary rows, want a failed one per request", len(rows))
+	}
+	for _, r := range rows {
+		if !strings.Contains(r[errc], "cut at 250ms") {
+			t.Errorf("row %v, want a failure cut at the interval", r)
+		}
+	}
+	s := rb.source(t, bundle.SourceSeries)
+	if s.Status != bundle.StatusPartial || !strings.Contains(s.Error, "kubelet summary:") {
+		t.Errorf("series source = %s %q", s.Status, s.Error)
+	}
+	if _, rows := readSeries(t, rb, bundle.SeriesCgroups); len(rows) < 3 {
+		t.Errorf("%d cgroup rows", len(rows))
 	}
 }

@@ -47,3 +47,27 @@ func FuzzReadRange(f *testing.F) {
 		}
 	})
 }
+
+func FuzzReadSummary(f *testing.F) {
+	f.Add([]byte(summaryTSV))
+	f.Add([]byte(cgroupsV1))
+	f.Add([]byte("ts_ms\tpod\tpod_uid\tcontainer\tworkingSetBytes\n1\t\"\\q\"\tx\t\t1e400\n2\tp\t\t\tNaN\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		sum, _, err := ReadSummary(bytes.NewReader(b), "series/kubelet-summary.tsv.gz", Options{NowMS: 1_800_000_000_000})
+		if err != nil {
+			return
+		}
+		set := &Set{Summary: sum}
+		for _, tr := range sum.Tracks {
+			set.Attach(newTrack(tr.Key, ""))
+			for _, pts := range tr.Metrics {
+				for i := 1; i < len(pts); i++ {
+					if pts[i].T <= pts[i-1].T {
+						t.Fatalf("points out of order: %v", pts)
+					}
+				}
+			}
+		}
+		sum.attachPods([]*Track{newTrack(Key{Cgroup: "/kubepods/pod" + summaryUID}, "")})
+	})
+}

@@ -91,6 +91,17 @@ func Load(v bundle.View, o Options) *Set {
 			s.Files = append(s.Files, bundle.SeriesEvents)
 		}
 	}
+	if rc, ok := open(bundle.SeriesKubeletSummary, true); ok {
+		sum, probs, err := ReadSummary(rc, bundle.SeriesKubeletSummary, o)
+		rc.Close()
+		s.Problems = append(s.Problems, probs...)
+		if err != nil {
+			s.Problems = append(s.Problems, err.Error())
+		} else {
+			s.Summary = sum
+			s.Files = append(s.Files, bundle.SeriesKubeletSummary)
+		}
+	}
 	for _, name := range v.List(bundle.SeriesPrometheusDir) {
 		if !sniff(v, name) {
 			s.Problems = append(s.Problems, fmt.Sprintf("%s: not a Prometheus query answer (skipped)", name))
@@ -126,6 +137,16 @@ func Load(v bundle.View, o Options) *Set {
 		s.Tracks = append(s.Tracks, cgroups...)
 	} else if n := s.Node(""); n != nil {
 		deriveAvailable(n, nil)
+	}
+	if sum := s.Summary; sum != nil {
+		sum.attachPods(cgroups)
+		if sum.Node != nil {
+			if n := s.Node(""); n != nil {
+				copyMetrics(n, sum.Node)
+			} else {
+				s.Nodes = append(s.Nodes, sum.Node)
+			}
+		}
 	}
 	sortTracks(s.Tracks)
 	sort.SliceStable(s.Events, func(i, j int) bool { return s.Events[i].T < s.Events[j].T })

@@ -104,9 +104,14 @@ type Event struct {
 
 // Set is every series of one bundle.
 type Set struct {
-	Nodes    []*Track // the node's own track (Key.Node ""), or one per node of a Prometheus export
-	Tracks   []*Track // cgroups and containers, sorted by Key
-	Events   []Event  // sorted by time
+	Nodes  []*Track // the node's own track (Key.Node ""), or one per node of a Prometheus export
+	Tracks []*Track // cgroups and containers, sorted by Key
+	Events []Event  // sorted by time
+	// Summary is the kubelet's view per interval (series/kubelet-summary),
+	// nil without one. Its pod and container tracks are not in Tracks (they
+	// describe the same subjects as the cgroup tracks): Attach copies them
+	// onto those; the node's are on the node track.
+	Summary  *Summary
 	Files    []string // series files read
 	EveryMS  int64    // the collector's interval; 0 = unknown (Prometheus: its step)
 	Problems []string // what was unreadable or dropped, naming the file

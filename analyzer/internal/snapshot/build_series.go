@@ -42,6 +42,8 @@ func (s *Snapshot) buildSeries() {
 				t.Key.Namespace, t.Key.Pod, t.Key.Container = c.Pod.Namespace, c.Pod.Name, c.Name
 			}
 		}
+		// The kubelet's working set per container, next to the cgroup's.
+		set.Attach(t)
 	}
 	s.setHas(DataSeries)
 }
