@@ -127,6 +127,10 @@ func renderMarkdown(w io.Writer, doc *schema.Document, opts Options) error {
 		if len(f.Evidence) > 0 {
 			p("")
 		}
+		if len(f.Basis) > 0 {
+			p("**Rests on:** %s", md(strings.Join(f.Basis, ", ")))
+			p("")
+		}
 		if f.Remediation != "" {
 			p("**Fix:** %s", md(f.Remediation))
 			p("")

@@ -139,6 +139,9 @@ func textFinding(t *textWriter, f schema.Finding) {
 	for _, e := range f.Evidence {
 		t.line("      evidence: %s", visible(evidenceLine(e)))
 	}
+	if len(f.Basis) > 0 {
+		t.line("      basis: %s", visible(strings.Join(f.Basis, ", ")))
+	}
 	if f.Remediation != "" {
 		t.line("      fix: %s", visible(f.Remediation))
 	}

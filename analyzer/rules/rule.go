@@ -56,6 +56,9 @@ func (p *Pass) Report(f schema.Finding) {
 	if f.Title == "" {
 		f.Title = p.Rule.Title()
 	}
+	if f.Basis == nil {
+		f.Basis = basisOf(p.Snap, f.Evidence)
+	}
 	p.findings = append(p.findings, f)
 }
 

@@ -204,15 +204,19 @@ type Finding struct {
 	Subject   string `json:"subject"`
 	Namespace string `json:"namespace"`
 	// OwnerKind/Owner are the pod's workload (FindingGroup), when known.
-	OwnerKind   string       `json:"owner_kind,omitempty"`
-	Owner       string       `json:"owner,omitempty"`
-	Pod         string       `json:"pod"`
-	PodUID      string       `json:"pod_uid"`
-	Container   string       `json:"container"`
-	Cgroup      string       `json:"cgroup"`
-	Title       string       `json:"title"`
-	Summary     string       `json:"summary"`
-	Evidence    []Evidence   `json:"evidence"`
+	OwnerKind string     `json:"owner_kind,omitempty"`
+	Owner     string     `json:"owner,omitempty"`
+	Pod       string     `json:"pod"`
+	PodUID    string     `json:"pod_uid"`
+	Container string     `json:"container"`
+	Cgroup    string     `json:"cgroup"`
+	Title     string     `json:"title"`
+	Summary   string     `json:"summary"`
+	Evidence  []Evidence `json:"evidence"`
+	// Basis names the kinds of evidence the finding rests on (Bases), derived
+	// from the files its evidence cites: ["cgroup", "kernel-log"], or
+	// ["kubelet-summary"] for a verdict from kubectl-only data. Additive.
+	Basis       []string     `json:"basis"`
 	Remediation string       `json:"remediation"`
 	References  []string     `json:"references"`
 	Suppressed  *Suppression `json:"suppressed,omitempty"`
@@ -333,4 +337,49 @@ type Excerpt struct {
 type ExcerptLine struct {
 	N    int    `json:"n"`
 	Text string `json:"text"`
+}
+
+// Basis names a kind of evidence a finding rests on (Finding.Basis): a fixed
+// vocabulary, so a reader can tell a verdict from the cgroup tree from one
+// made from what kubectl alone could fetch.
+const (
+	BasisCgroup          = "cgroup"           // cgroup/ files, or pasted memory.* files
+	BasisSeries          = "series"           // series/: samples over time
+	BasisKubeletSummary  = "kubelet-summary"  // kubelet /stats/summary
+	BasisCadvisorMetrics = "cadvisor-metrics" // /metrics/cadvisor
+	BasisResourceMetrics = "resource-metrics" // /metrics/resource, kubectl top
+	BasisPodSpec         = "pod-spec"         // a pod's spec: resources, volumes
+	BasisPodStatus       = "pod-status"       // a pod's status: reasons, restarts
+	BasisEvents          = "events"           // Kubernetes Events
+	BasisNodeObject      = "node-object"      // the Node object: conditions, capacity
+	BasisDescribe        = "describe"         // kubectl describe text
+	BasisKernelLog       = "kernel-log"       // dmesg, journalctl -k
+	BasisKubeletLog      = "kubelet-log"      // kubelet's own log
+	BasisKubeletConfig   = "kubelet-config"   // configz, config.yaml, flags
+	BasisKubeletDefault  = "kubelet-default"  // a kubelet default, for want of its configuration
+	BasisMeminfo         = "meminfo"          // /proc/meminfo, free
+	BasisNodeProc        = "node-proc"        // other node /proc and /sys files
+	BasisProc            = "proc"             // process files (proc/<pid>/)
+	BasisSystemd         = "systemd"          // systemctl show
+	BasisHeapProfile     = "heap-profile"     // pprof heaps
+	BasisAgentLog        = "agent-log"        // a monitoring agent's log
+	BasisVolumes         = "volumes"          // the node's tmpfs mounts
+	BasisPodLogs         = "pod-logs"         // logs/pods-index.tsv
+)
+
+// Bases lists the vocabulary in display order: node-side evidence first,
+// then what the API server and kubelet say.
+var Bases = []string{BasisCgroup, BasisSeries, BasisKernelLog, BasisMeminfo, BasisNodeProc, BasisProc,
+	BasisSystemd, BasisVolumes, BasisHeapProfile, BasisKubeletSummary, BasisCadvisorMetrics,
+	BasisResourceMetrics, BasisPodSpec, BasisPodStatus, BasisEvents, BasisNodeObject, BasisDescribe,
+	BasisKubeletConfig, BasisKubeletDefault, BasisKubeletLog, BasisAgentLog, BasisPodLogs}
+
+// BasisRank is b's position in Bases (unknown last).
+func BasisRank(b string) int {
+	for i, x := range Bases {
+		if x == b {
+			return i
+		}
+	}
+	return len(Bases)
 }

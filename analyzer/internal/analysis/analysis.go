@@ -163,6 +163,9 @@ func addSnapshot(doc *schema.Document, snap *snapshot.Snapshot, opts Options) {
 			if f.References == nil {
 				f.References = []string{}
 			}
+			if f.Basis == nil {
+				f.Basis = []string{}
+			}
 			if reason, ok := opts.Config.Suppressed(f.Rule, f.Subject); ok {
 				f.Suppressed = &schema.Suppression{Reason: reason}
 			}
