@@ -55,6 +55,9 @@ const (
 	// (issue #14); the JSON keeps every row.
 	htmlManyBundles         = 30
 	htmlRowMinPerBundleMany = 15
+	// A Lazy (cluster) page carries its per-node rows compressed and
+	// renders them on demand: each node keeps this many at least.
+	htmlRowMinPerBundleLazy = 50
 	// htmlHeapChartCap: above this many heap profiles no heap charts.
 	htmlHeapChartCap   = 40
 	htmlFindingBytes   = 1 << 20 // findings, worst first
@@ -116,6 +119,12 @@ func renderHTML(w io.Writer, doc *schema.Document, opts Options) error {
 	page.EChartsLicense = string(license)
 	page.EChartsNotice = string(notice)
 	page.CSP = fmt.Sprintf(cspTemplate, scriptHash(echarts)+" "+scriptHash(initJS))
+
+	if page.Lazy {
+		if page.Detail, err = lazyDetail(page); err != nil {
+			return err
+		}
+	}
 
 	var buf bytes.Buffer
 	if err := pageTemplate.Execute(&buf, page); err != nil {

@@ -33,6 +33,18 @@ type htmlPage struct {
 	Notes     []string // caps that applied
 	Charts    []chartSpec
 	AnySeries bool // some bundle has a time axis
+	// Lazy: a cluster report. The per-node sections are not in the page;
+	// each node's part is in Detail, compressed, and inserted when the
+	// reader picks the node (issue #14: 100 nodes within 5 MB).
+	Lazy   bool
+	Detail []nodeDetail
+}
+
+// nodeDetail is one node's per-node sections and charts, rendered by the
+// same templates as a small report and compressed (see lazyDetail).
+type nodeDetail struct {
+	Index int
+	Data  string // base64url of the gzip of a detailBlob in JSON
 }
 
 type verdictView struct {
@@ -62,6 +74,9 @@ type findingView struct {
 }
 
 type groupView struct {
+	// Bundles lists the group's bundle indices, space-separated: the node
+	// picker shows the group when any of them is picked.
+	Bundles string
 	Subject string
 	Nodes   []string
 	Pods    []string
@@ -107,6 +122,9 @@ type bundleView struct {
 	Skipped         []schema.RuleStatus
 	Excerpts        []excerptView
 	ExcerptMore     int
+	// charts of this node, kept aside in a Lazy page (they travel in its
+	// detail blob, not the page's chart block).
+	charts []chartSpec
 }
 
 type memoryRow struct {
@@ -185,6 +203,15 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 				continue
 			}
 			gv := &groupView{Subject: truncateRunes(g.Subject, htmlFieldRunes), Nodes: capStrings(g.Nodes, htmlGroupOthers), Pods: capStrings(g.Pods, htmlGroupOthers)}
+			seen := map[int]bool{}
+			var idx []string
+			for _, fi := range g.Findings {
+				if fi < len(doc.Findings) && !seen[doc.Findings[fi].Bundle] {
+					seen[doc.Findings[fi].Bundle] = true
+					idx = append(idx, strconv.Itoa(doc.Findings[fi].Bundle))
+				}
+			}
+			gv.Bundles = strings.Join(idx, " ")
 			for k, fi := range g.Findings[1:] {
 				if k == htmlGroupOthers {
 					gv.More = len(g.Findings) - 1 - k
@@ -264,8 +291,14 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 			perBundle = max(htmlRowMinPerBundleMany, htmlRowBudget/n)
 		}
 	}
+	p.Lazy = len(doc.Bundles) > htmlManyBundles
+	if p.Lazy {
+		// Rows cost only compressed bytes, on demand: each node keeps more.
+		perBundle = max(perBundle, htmlRowMinPerBundleLazy)
+	}
 	var capped, cut []string // per-node cap notes, folded below
 	for _, b := range doc.Bundles {
+		chartsBefore := len(p.Charts)
 		bv := bundleView{Bundle: b, Name: bundleName(b), Tally: countFindings(doc, b.Index),
 			Excerpts: excerpts[b.Index], ExcerptMore: excerptMore[b.Index]}
 		bv.MemoryRows = memoryRows(b.Memory)
@@ -343,6 +376,10 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 		}
 		if bv.ExcerptMore > 0 {
 			cut = append(cut, fmt.Sprintf("%s: %d further excerpts are not embedded.", bv.Name, bv.ExcerptMore))
+		}
+		if p.Lazy {
+			bv.charts = append([]chartSpec(nil), p.Charts[chartsBefore:]...)
+			p.Charts = p.Charts[:chartsBefore]
 		}
 		p.Bundles = append(p.Bundles, bv)
 	}

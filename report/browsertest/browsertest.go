@@ -2,7 +2,8 @@
 // (through chromedp) and checks what a reader's browser would do with it:
 // no console error, no request besides the report document itself, no
 // Content-Security-Policy violation, every chart painted, every finding laid
-// out, and no script of the bundle's making run (window.__pwn stays unset).
+// out (but those the node picker hides), and no script of the bundle's
+// making run (window.__pwn stays unset).
 //
 // Tests of the report package and the lead's test over all samples use Check.
 // The browser is never downloaded: when /usr/bin/chromium is missing the test
@@ -71,9 +72,21 @@ const recordViolations = `(function () {
   });
 })();`
 
-// inspect waits two animation frames (ECharts paints on the next frame) and
-// collects what Check asserts.
+// waitReady resolves when the report has set its ready marker (init.js sets
+// data-memsnap-ready on <html> once rendered, a node of the address
+// included), or after 30 s so that a page without it is still inspected.
+const waitReady = `new Promise(function (resolve) {
+  var t0 = Date.now();
+  (function poll() {
+    if (document.documentElement.hasAttribute("data-memsnap-ready") || Date.now() - t0 > 30000) { resolve(true); return; }
+    setTimeout(poll, 10);
+  })();
+})`
+
+// inspect waits for the ready marker and two animation frames (ECharts
+// paints on the next frame) and collects what Check asserts.
 const inspect = `new Promise(function (resolve) {
+  (` + waitReady + `).then(function () {
   requestAnimationFrame(function () { requestAnimationFrame(function () {
     var charts = Array.prototype.map.call(document.querySelectorAll(".chart"), function (el) {
       var canvases = el.querySelectorAll("canvas"), painted = false;
@@ -87,7 +100,7 @@ const inspect = `new Promise(function (resolve) {
       });
       return { id: el.id, canvases: canvases.length, painted: painted };
     });
-    var findings = Array.prototype.map.call(document.querySelectorAll(".finding"), function (el) {
+    var findings = Array.prototype.map.call(document.querySelectorAll(".finding:not(.hidden-by-picker)"), function (el) {
       var r = el.getBoundingClientRect();
       return { id: el.id, width: r.width, height: r.height };
     });
@@ -97,11 +110,19 @@ const inspect = `new Promise(function (resolve) {
       text: document.body ? document.body.innerText : ""
     }));
   }); });
+  });
 })`
 
 // Run loads the report at htmlPath in a fresh headless Chromium and returns
 // what it saw. The screenshot goes to artifactsDir (created if needed).
 func Run(ctx context.Context, htmlPath, artifactsDir string) (Result, error) {
+	return RunAt(ctx, htmlPath, "", artifactsDir)
+}
+
+// RunAt is Run with the address's fragment set to fragment (a cluster
+// report picks the node of "#bundle-N" on load); the screenshot's name ends
+// in "-fragment".
+func RunAt(ctx context.Context, htmlPath, fragment, artifactsDir string) (Result, error) {
 	abs, err := filepath.Abs(htmlPath)
 	if err != nil {
 		return Result{}, err
@@ -112,25 +133,14 @@ func Run(ctx context.Context, htmlPath, artifactsDir string) (Result, error) {
 		return res, err
 	}
 	defer os.RemoveAll(userData)
-
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(ChromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.UserDataDir(userData),
-		chromedp.WindowSize(1366, 900), // a laptop screen
-	)
+	allocCtx, cancelAlloc := newBrowser(ctx, userData)
 	defer cancelAlloc()
 	tabCtx, cancelTab := chromedp.NewContext(allocCtx)
 	defer cancelTab()
+	target := res.URL
+	if fragment != "" {
+		target += "#" + fragment
+	}
 
 	var mu sync.Mutex
 	if err := chromedp.Listen(tabCtx, func(ev any) {
@@ -172,7 +182,7 @@ func Run(ctx context.Context, htmlPath, artifactsDir string) (Result, error) {
 		page.AddScriptToEvaluateOnNewDocumentParams{Source: recordViolations}); err != nil {
 		return res, err
 	}
-	if err := chromedp.Do(tabCtx, chromedp.Navigate(res.URL)); err != nil {
+	if err := chromedp.Do(tabCtx, chromedp.Navigate(target)); err != nil {
 		return res, fmt.Errorf("load %s: %w", res.URL, err)
 	}
 	raw, err := chromedp.Run(tabCtx, chromedp.Evaluate[string](inspect, chromedp.EvalAwaitPromise))
@@ -196,7 +206,11 @@ func Run(ctx context.Context, htmlPath, artifactsDir string) (Result, error) {
 	if err := os.MkdirAll(artifactsDir, 0o755); err != nil {
 		return res, err
 	}
-	shot := filepath.Join(artifactsDir, strings.TrimSuffix(filepath.Base(abs), filepath.Ext(abs))+".png")
+	name := strings.TrimSuffix(filepath.Base(abs), filepath.Ext(abs))
+	if fragment != "" {
+		name += "-" + fragment
+	}
+	shot := filepath.Join(artifactsDir, name+".png")
 	if err := os.WriteFile(shot, png, 0o644); err != nil {
 		return res, err
 	}
@@ -208,6 +222,32 @@ func Run(ctx context.Context, htmlPath, artifactsDir string) (Result, error) {
 	out := res
 	out.Requests = append([]string(nil), res.Requests...)
 	return out, nil
+}
+
+// newBrowser starts Debian's headless Chromium with no network features of
+// its own, profile in userData.
+func newBrowser(ctx context.Context, userData string) (context.Context, context.CancelFunc) {
+	return chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(ChromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.UserDataDir(userData),
+		chromedp.WindowSize(1366, 900), // a laptop screen
+	)
+}
+
+// ready says whether the page has set its ready marker.
+func ready(ctx context.Context) bool {
+	ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.hasAttribute("data-memsnap-ready")`))
+	return err == nil && ok
 }
 
 func consoleText(args []*runtime.RemoteObject) string {
@@ -241,12 +281,18 @@ func ArtifactsDir(t testing.TB) string {
 // payload text is shown literally).
 func Check(t testing.TB, htmlPath string) Result {
 	t.Helper()
+	return CheckAt(t, htmlPath, "")
+}
+
+// CheckAt is Check with the address's fragment set to fragment.
+func CheckAt(t testing.TB, htmlPath, fragment string) Result {
+	t.Helper()
 	if _, err := exec.LookPath(ChromiumPath); err != nil {
 		t.Fatalf("%s is missing: run report/scripts/ensure-chromium.sh (apt-get install chromium) to run the browser tests", ChromiumPath)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	res, err := Run(ctx, htmlPath, ArtifactsDir(t))
+	res, err := RunAt(ctx, htmlPath, fragment, ArtifactsDir(t))
 	if err != nil {
 		t.Fatalf("browser check of %s: %v", htmlPath, err)
 	}
@@ -283,4 +329,49 @@ func Check(t testing.TB, htmlPath string) Result {
 	}
 	t.Logf("%s: %d charts, %d findings, %d requests; screenshot %s", name, len(res.Charts), len(res.Findings), len(res.Requests), res.Screenshot)
 	return res
+}
+
+// BenchOpen measures opening htmlPath in one headless Chromium: each of
+// b.N iterations navigates afresh and stops the clock when the page has set
+// its ready marker (data-memsnap-ready). It reports ms/open besides ns/op.
+func BenchOpen(b *testing.B, htmlPath string) {
+	b.Helper()
+	if _, err := exec.LookPath(ChromiumPath); err != nil {
+		b.Fatalf("%s is missing: run report/scripts/ensure-chromium.sh", ChromiumPath)
+	}
+	abs, err := filepath.Abs(htmlPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	userData := b.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	allocCtx, cancelAlloc := newBrowser(ctx, userData)
+	defer cancelAlloc()
+	tabCtx, cancelTab := chromedp.NewContext(allocCtx)
+	defer cancelTab()
+	// Start the browser outside the clock.
+	if err := chromedp.Do(tabCtx, chromedp.Navigate("about:blank")); err != nil {
+		b.Fatal(err)
+	}
+	url := "file://" + filepath.ToSlash(abs)
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		if err := chromedp.Do(tabCtx, chromedp.Navigate("about:blank")); err != nil {
+			b.Fatal(err)
+		}
+		if err := chromedp.Do(tabCtx, chromedp.Navigate(url)); err != nil {
+			b.Fatal(err)
+		}
+		ok, err := chromedp.Run(tabCtx, chromedp.Evaluate[bool](waitReady, chromedp.EvalAwaitPromise))
+		if err != nil || !ok {
+			b.Fatalf("%s: no ready marker: %v", htmlPath, err)
+		}
+		if !ready(tabCtx) {
+			b.Fatalf("%s: no ready marker within 30 s", htmlPath)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(time.Since(start).Milliseconds())/float64(b.N), "ms/open")
 }

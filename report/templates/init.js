@@ -2,7 +2,8 @@
    node picker, sortable tables and evidence links. Allowed by its sha256 in
    the page's Content-Security-Policy; it makes no network request. Every
    string from a bundle reaches the DOM as text (textContent, or escaped
-   before it enters an ECharts tooltip, the one place ECharts takes HTML). */
+   before it enters an ECharts tooltip, the one place ECharts takes HTML),
+   or inside a cluster report's node detail, which html/template escaped. */
 (function () {
   "use strict";
 
@@ -46,10 +47,8 @@
 
   var charts = [];
 
-  function drawCharts() {
-    var block = document.getElementById("memsnap-charts");
-    if (!block || typeof echarts === "undefined") { return; }
-    var specs = JSON.parse(block.textContent) || [];
+  function drawCharts(specs) {
+    if (typeof echarts === "undefined") { return; }
     specs.forEach(function (spec) {
       var el = document.getElementById(spec.id);
       if (!el) { return; }
@@ -82,61 +81,124 @@
     charts.forEach(function (c) { c.resize(); });
   }
 
-  function wirePicker() {
-    var picker = document.getElementById("node-picker");
-    if (!picker) { return; }
-    picker.addEventListener("change", function () {
-      var want = picker.value;
-      document.querySelectorAll("[data-bundle]").forEach(function (el) {
-        var show = want === "all" || el.getAttribute("data-bundle") === want;
-        el.classList.toggle("hidden-by-picker", !show);
+  function pageCharts() {
+    var block = document.getElementById("memsnap-charts");
+    return block ? JSON.parse(block.textContent) || [] : [];
+  }
+
+  // A cluster report carries each node's detail (its part of the per-node
+  // sections, and its charts) as base64url of gzipped JSON; the browser's
+  // own DecompressionStream inflates it, no network involved. loadNode
+  // inserts it once, into the placeholders, and resolves when drawn.
+  var loaded = {};
+
+  function inflate(text) {
+    var b64 = text.trim().replace(/-/g, "+").replace(/_/g, "/");
+    var bin = atob(b64), bytes = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) { bytes[i] = bin.charCodeAt(i); }
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return new Response(stream).text();
+  }
+
+  function loadNode(index) {
+    if (loaded[index]) { return loaded[index]; }
+    var blob = document.querySelector('script[data-bundle-detail="' + CSS.escape(index) + '"]');
+    if (!blob) { return Promise.resolve(); }
+    loaded[index] = inflate(blob.textContent).then(function (text) {
+      var detail = JSON.parse(text);
+      document.querySelectorAll(".lazy-detail").forEach(function (slot) {
+        // The fragments were escaped by html/template for this context.
+        var html = detail.sections[slot.getAttribute("data-section")] || "";
+        slot.insertAdjacentHTML("beforeend", html);
+        slot.querySelectorAll("table.sortable").forEach(wireSorting);
       });
-      resizeCharts();
+      drawCharts(detail.charts || []);
+    });
+    return loaded[index];
+  }
+
+  function showNode(want) {
+    document.querySelectorAll("[data-bundle]").forEach(function (el) {
+      // A finding group spans nodes: shown for any of them.
+      var of = (el.getAttribute("data-bundles") || el.getAttribute("data-bundle")).split(" ");
+      var show = want === "all" || of.indexOf(want) >= 0;
+      el.classList.toggle("hidden-by-picker", !show);
+    });
+    document.querySelectorAll(".lazy-hint").forEach(function (el) {
+      el.hidden = want !== "all";
+    });
+    resizeCharts();
+  }
+
+  function pickNode(want) {
+    var picker = document.getElementById("node-picker");
+    if (picker) { picker.value = want; }
+    var done = want === "all" ? Promise.resolve() : loadNode(want);
+    return done.then(function () {
+      showNode(want);
+      document.documentElement.setAttribute("data-memsnap-node", want);
     });
   }
 
-  function wireSorting() {
-    document.querySelectorAll("table.sortable").forEach(function (table) {
-      var headers = table.querySelectorAll("thead th");
-      headers.forEach(function (th, col) {
-        var button = th.querySelector("button[data-sort]");
-        if (!button) { return; }
-        button.addEventListener("click", function () {
-          var numeric = button.getAttribute("data-sort") === "num";
-          var asc = th.getAttribute("aria-sort") !== "ascending";
-          headers.forEach(function (h) { h.removeAttribute("aria-sort"); });
-          th.setAttribute("aria-sort", asc ? "ascending" : "descending");
-          var body = table.tBodies[0];
-          var rows = Array.prototype.slice.call(body.rows);
-          rows.sort(function (a, b) {
-            var x = a.cells[col], y = b.cells[col], r;
-            if (numeric) {
-              r = Number(x.getAttribute("data-v")) - Number(y.getAttribute("data-v"));
-            } else {
-              r = x.textContent.localeCompare(y.textContent);
-            }
-            return asc ? r : -r;
-          });
-          rows.forEach(function (row) { body.appendChild(row); });
+  function wirePicker() {
+    var picker = document.getElementById("node-picker");
+    if (!picker) { return; }
+    picker.addEventListener("change", function () { pickNode(picker.value); });
+  }
+
+  function wireSorting(table) {
+    if (table.hasAttribute("data-sort-wired")) { return; }
+    table.setAttribute("data-sort-wired", "");
+    var headers = table.querySelectorAll("thead th");
+    headers.forEach(function (th, col) {
+      var button = th.querySelector("button[data-sort]");
+      if (!button) { return; }
+      button.addEventListener("click", function () {
+        var numeric = button.getAttribute("data-sort") === "num";
+        var asc = th.getAttribute("aria-sort") !== "ascending";
+        headers.forEach(function (h) { h.removeAttribute("aria-sort"); });
+        th.setAttribute("aria-sort", asc ? "ascending" : "descending");
+        var body = table.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows);
+        rows.sort(function (a, b) {
+          var x = a.cells[col], y = b.cells[col], r;
+          if (numeric) {
+            r = Number(x.getAttribute("data-v")) - Number(y.getAttribute("data-v"));
+          } else {
+            r = x.textContent.localeCompare(y.textContent);
+          }
+          return asc ? r : -r;
         });
+        rows.forEach(function (row) { body.appendChild(row); });
       });
     });
   }
 
   // An evidence link points into a closed <details>: open it, then scroll.
+  // In a cluster report the target may be in a node's detail not yet
+  // inserted (#bundle-N, #ex-N-k): pick that node first.
   function openTarget() {
     var id = decodeURIComponent(location.hash.slice(1));
     var el = id && document.getElementById(id);
+    var m = /^(?:bundle|ex)-(\d+)/.exec(id || "");
+    if (!el && m && document.querySelector(".lazy-detail")) {
+      return pickNode(m[1]).then(openTarget);
+    }
     if (el && el.tagName === "DETAILS") {
       el.open = true;
-      el.scrollIntoView();
     }
+    if (el) { el.scrollIntoView(); }
+    return Promise.resolve();
   }
 
-  drawCharts();
+  drawCharts(pageCharts());
   wirePicker();
-  wireSorting();
-  openTarget();
+  document.querySelectorAll("table.sortable").forEach(wireSorting);
+  // The ready marker a benchmark or test waits for: the page is rendered,
+  // its charts drawn, and the node of the address (if any) inserted.
+  openTarget().then(function () {
+    document.documentElement.setAttribute("data-memsnap-ready", "1");
+  });
   window.addEventListener("hashchange", openTarget);
   window.addEventListener("resize", resizeCharts);
   window.addEventListener("beforeprint", resizeCharts);

@@ -1,0 +1,206 @@
+package report
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/memsnap/memsnap/report/browsertest"
+	"github.com/memsnap/memsnap/report/schema"
+)
+
+// clusterDoc is a cluster report's document: nodes × pods (a pod row and
+// three containers each), per node an OOM kill of the same Deployment (one
+// FindingGroup over all nodes), a kernel-log excerpt, sources and memory.
+func clusterDoc(nodes, pods int) *schema.Document {
+	doc := &schema.Document{Schema: schema.ID, Generated: "2026-11-23T10:00:00Z"}
+	b := func(v int64) *int64 { return &v }
+	group := schema.FindingGroup{Rule: "oom-kill", Severity: schema.Critical, Subject: "Deployment shop/web"}
+	for n := 0; n < nodes; n++ {
+		node := fmt.Sprintf("node-%03d", n)
+		doc.Bundles = append(doc.Bundles, schema.Bundle{Index: n, Node: node, Source: node + ".tar.gz", Manifest: true, Kernel: "6.1.0",
+			Sources: []schema.Source{{Name: "cgroup", Status: "ok"}, {Name: "kubelet-summary", Status: "ok"}, {Name: "heap", Status: "missing", Error: "no pprof endpoint"}},
+			Memory: schema.NodeMemory{CapacityBytes: b(32 << 30), AllocatableBytes: b(30 << 30), KubepodsLimitBytes: b(31 << 30),
+				UsedBytes: b(int64(20+n%7) << 30), WorkingSetBytes: b(int64(18+n%7) << 30), AvailableBytes: b(int64(14-n%7) << 30), EvictionHardBytes: b(100 << 20)}})
+		for p := 0; p < pods; p++ {
+			pod := fmt.Sprintf("web-%05d-%03d", n, p)
+			uid := fmt.Sprintf("%08x-0000-4000-8000-%012x", n, p)
+			base := int64(p%97+1) << 20
+			for c, name := range []string{"", "app", "sidecar", "init"} {
+				w := schema.Workload{Bundle: n, Node: node, Namespace: "shop", Pod: pod, PodUID: uid, Container: name, OwnerKind: "Deployment", Owner: "web",
+					QoS: "Burstable", Cgroup: "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + uid + ".slice",
+					UsageBytes: b(base * int64(c+2)), WorkingSetBytes: b(base * int64(c+1)), WorkingSetReportedBytes: b(base * int64(c+1)), AnonBytes: b(base),
+					ActiveFileBytes: b(base / 2), InactiveFileBytes: b(base / 3), ShmemBytes: b(0), KernelBytes: b(base / 9), LimitBytes: b(512 << 20)}
+				doc.Workloads = append(doc.Workloads, w)
+			}
+		}
+		pod := fmt.Sprintf("web-%05d-000", n)
+		group.Nodes = append(group.Nodes, node)
+		group.Pods = append(group.Pods, "shop/"+pod)
+		group.Findings = append(group.Findings, len(doc.Findings))
+		doc.Findings = append(doc.Findings, schema.Finding{Rule: "oom-kill", Severity: schema.Critical, Bundle: n, Node: node,
+			Namespace: "shop", Pod: pod, OwnerKind: "Deployment", Owner: "web", Title: "Container shop/web/app was OOM-killed",
+			Subject: "shop/" + pod + "/app", Summary: "The kernel killed app at its 512 MiB limit.",
+			Evidence: []schema.Evidence{{File: "logs/kernel.log", Key: "line 3", Text: "oom-kill: constraint=CONSTRAINT_MEMCG"}}})
+		var lines []schema.ExcerptLine
+		for l := 1; l <= 20; l++ {
+			lines = append(lines, schema.ExcerptLine{N: l, Text: fmt.Sprintf("[%d.%03d] kernel log line %d of %s", 1000+l, n, l, node)})
+		}
+		doc.Excerpts = append(doc.Excerpts, schema.Excerpt{Bundle: n, File: "logs/kernel.log", Lines: lines})
+	}
+	doc.FindingGroups = []schema.FindingGroup{group}
+	return doc
+}
+
+// TestClusterHTMLSize: at 100 nodes × 250 pods the HTML stays within 5 MB
+// (issue #14) while every node's detail is in the page, compressed, with
+// 50 rows of its pods table; the JSON keeps every finding and row.
+func TestClusterHTMLSize(t *testing.T) {
+	doc := clusterDoc(100, 250)
+	html := render(t, "html", doc, Options{Now: testNow})
+	if len(html) > 5<<20 {
+		t.Errorf("HTML of 100 nodes × 250 pods is %.2f MB, want ≤ 5 MB", float64(len(html))/(1<<20))
+	}
+	t.Logf("HTML %.2f MB", float64(len(html))/(1<<20))
+	if n := bytes.Count(html, []byte(`class="memsnap-node"`)); n != 100 {
+		t.Errorf("%d node detail blobs, want 100", n)
+	}
+	// The pods tables are not in the page itself, only in the blobs.
+	if bytes.Contains(html, []byte("web-00042-007")) {
+		t.Errorf("a pod row of node 42 is in the page instead of its detail blob")
+	}
+	var got schema.Document
+	if err := json.Unmarshal(render(t, "json", doc, Options{Now: testNow}), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Findings) != len(doc.Findings) || len(got.Workloads) != len(doc.Workloads) {
+		t.Errorf("JSON has %d findings and %d rows, want %d and %d", len(got.Findings), len(got.Workloads), len(doc.Findings), len(doc.Workloads))
+	}
+}
+
+// TestLazyDetailBlobs: each blob inflates to its node's sections, escaped
+// by the template, with its charts; the page's chart block has none of them.
+func TestLazyDetailBlobs(t *testing.T) {
+	page := buildPage(clusterDoc(htmlManyBundles+1, 3), Options{})
+	if !page.Lazy {
+		t.Fatal("a page of more than htmlManyBundles nodes is not Lazy")
+	}
+	details, err := lazyDetail(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob := inflateDetail(t, details[7].Data)
+	for section := range lazySections {
+		if _, ok := blob.Sections[section]; !ok {
+			t.Errorf("detail lacks section %q", section)
+		}
+	}
+	if w := blob.Sections["workloads"]; !strings.Contains(w, "web-00007-002") || strings.Contains(w, "web-00008-") {
+		t.Errorf("workloads fragment of node 7 does not hold exactly its pods:\n%.400s", w)
+	}
+	if len(blob.Charts) == 0 {
+		t.Errorf("node 7's detail carries no chart")
+	}
+	for _, c := range page.Charts {
+		if strings.HasPrefix(c.ID, "chart-node-") || strings.HasPrefix(c.ID, "chart-workloads-") {
+			t.Errorf("per-node chart %s is in the page's chart block", c.ID)
+		}
+	}
+}
+
+// TestBrowserCluster: a cluster report opens with its summary and grouped
+// findings; picking a node (here through the address, #bundle-N, as the
+// summary's links do) inflates and shows that node's detail with painted
+// charts, and nothing else is requested.
+func TestBrowserCluster(t *testing.T) {
+	path := writeReport(t, "report-cluster", clusterDoc(htmlManyBundles+5, 40))
+	res := browsertest.Check(t, path)
+	if !strings.Contains(res.Text, "Choose a node in the node picker") || strings.Contains(res.Text, "web-00003-001") {
+		t.Errorf("the cluster page shows node detail before a node is picked")
+	}
+	res = browsertest.CheckAt(t, path, "bundle-3")
+	for _, want := range []string{"web-00003-001", "node-003 · lines 1–20", "no pprof endpoint", "Cluster summary", "Deployment shop/web"} {
+		if !strings.Contains(res.Text, want) {
+			t.Errorf("after picking node-003 the page does not show %q", want)
+		}
+	}
+	if strings.Contains(res.Text, "web-00004-001") {
+		t.Errorf("after picking node-003 the page shows node-004's pods")
+	}
+	if len(res.Charts) < 2 {
+		t.Errorf("%d charts after picking node-003, want its memory and workload charts", len(res.Charts))
+	}
+}
+
+// BenchmarkOpenClusterReport: the time from navigation to the page's ready
+// marker in headless Chromium (one browser, a fresh load per iteration).
+// The report is MEMSNAP_BENCH_HTML when set (make bench sets it to the
+// 100-node report memsnap analyze wrote), else a synthetic 100 × 250.
+// Budget (#14): under 5 s.
+func BenchmarkOpenClusterReport(b *testing.B) {
+	path := os.Getenv("MEMSNAP_BENCH_HTML")
+	if path == "" {
+		path = filepath.Join(b.TempDir(), "cluster.html")
+		if err := os.WriteFile(path, render(b, "html", clusterDoc(100, 250), Options{Now: testNow}), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(info.Size())/(1<<20), "html_MB")
+	browsertest.BenchOpen(b, path)
+}
+
+// inflateDetail decodes a node detail blob the way init.js does.
+func inflateDetail(t *testing.T, data string) detailBlob {
+	t.Helper()
+	z, err := base64.RawURLEncoding.DecodeString(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(z))
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blob detailBlob
+	if err := json.Unmarshal(js, &blob); err != nil {
+		t.Fatal(err)
+	}
+	return blob
+}
+
+// TestBrowserXSSCluster: the hostile document's bundles made a cluster
+// report, so their strings travel in the compressed node detail and enter
+// the page as fragments: picking the node runs nothing, requests nothing,
+// and shows the payloads as text.
+func TestBrowserXSSCluster(t *testing.T) {
+	doc := hostileDoc()
+	for len(doc.Bundles) <= htmlManyBundles {
+		b := doc.Bundles[len(doc.Bundles)-1]
+		b.Index = len(doc.Bundles)
+		doc.Bundles = append(doc.Bundles, b)
+	}
+	res := browsertest.CheckAt(t, writeReport(t, "report-xss-cluster", doc), "bundle-0")
+	shown := 0
+	for _, p := range xssPayloads {
+		if strings.Contains(res.Text, p) {
+			shown++
+		}
+	}
+	if shown == 0 {
+		t.Errorf("no payload is shown literally after picking the hostile node")
+	}
+}

@@ -1,0 +1,70 @@
+package report
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+)
+
+// detailBlob is what init.js reads from one node's detail: the HTML of the
+// node's part of each per-node section (keyed by the section's
+// data-section name) and the node's chart specs.
+//
+// The fragments are the output of the same html/template definitions a
+// small report uses inline, so they are escaped for their context exactly
+// as the page is; the browser inserts them as HTML into the page's own
+// placeholders. CSP still forbids any script that is not ours, so markup in
+// a fragment cannot run code (the XSS browser test covers a Lazy page).
+type detailBlob struct {
+	Sections map[string]string `json:"sections"`
+	Charts   []chartSpec       `json:"charts"`
+}
+
+// lazySections maps each placeholder of a Lazy page to the template that
+// renders one node's part of it.
+var lazySections = map[string]string{
+	"nodes":     "node-memory",
+	"series":    "node-series",
+	"workloads": "node-workloads",
+	"heap":      "node-heap",
+	"sources":   "node-sources",
+	"evidence":  "node-evidence",
+}
+
+// lazyDetail renders every node's detail blob: JSON, gzip (the browser's
+// DecompressionStream inflates it, no library of ours), base64url so the
+// text needs no escaping in the page. Markup repeats row after row, so it
+// shrinks ~10× and a 100-node page stays within its 5 MB.
+func lazyDetail(page *htmlPage) ([]nodeDetail, error) {
+	out := make([]nodeDetail, 0, len(page.Bundles))
+	var frag, zbuf bytes.Buffer
+	for _, bv := range page.Bundles {
+		blob := detailBlob{Sections: map[string]string{}, Charts: bv.charts}
+		if blob.Charts == nil {
+			blob.Charts = []chartSpec{}
+		}
+		for section, name := range lazySections {
+			frag.Reset()
+			if err := pageTemplate.ExecuteTemplate(&frag, name, bv); err != nil {
+				return nil, fmt.Errorf("report: node %s, section %s: %w", bv.Name, section, err)
+			}
+			blob.Sections[section] = frag.String()
+		}
+		js, err := json.Marshal(blob) // map keys sorted: deterministic
+		if err != nil {
+			return nil, err
+		}
+		zbuf.Reset()
+		zw, _ := gzip.NewWriterLevel(&zbuf, gzip.BestCompression)
+		if _, err := zw.Write(js); err != nil {
+			return nil, err
+		}
+		if err := zw.Close(); err != nil {
+			return nil, err
+		}
+		out = append(out, nodeDetail{Index: bv.Index, Data: base64.RawURLEncoding.EncodeToString(zbuf.Bytes())})
+	}
+	return out, nil
+}
