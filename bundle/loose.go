@@ -37,7 +37,10 @@ type LooseFile struct {
 	Target      string     `json:"target,omitempty"` // the bundle path it stands for, if any
 	Reason      string     `json:"ignored,omitempty"`
 	Compression string     `json:"compression,omitempty"` // gzip | zstd | xz, for a compressed file in a directory
-	Bytes       int64      `json:"bytes"`
+	// Wrapper is the log envelope the lines were in (cri, docker-json,
+	// journal-json); reading the file removes it.
+	Wrapper loose.Wrapper `json:"wrapper,omitempty"`
+	Bytes   int64         `json:"bytes"`
 }
 
 type looseIndex struct {
@@ -141,7 +144,7 @@ func (b *Bundle) buildLoose() {
 		default:
 			lf.Compression = comp
 			res := loose.Classify(prefix)
-			lf.Kind, lf.What, lf.Reason = res.Kind, res.What, res.Reason
+			lf.Kind, lf.What, lf.Reason, lf.Wrapper = res.Kind, res.What, res.Reason, res.Wrapper
 			if comp != "" && lf.Kind == loose.HeapProfile {
 				lf.Compression = "" // pprof reads its own gzip
 			}
@@ -298,15 +301,24 @@ func decompress(comp string, r io.Reader) (io.ReadCloser, error) {
 // (a gzip bomb among the attachments stops there).
 func (b *Bundle) openLooseFile(lf *LooseFile) (io.ReadCloser, error) {
 	rc, _, err := b.openRaw(lf.Path)
-	if err != nil || lf.Compression == "" {
-		return rc, err
-	}
-	dr, err := decompress(lf.Compression, rc)
 	if err != nil {
-		rc.Close()
-		return nil, fmt.Errorf("%s: %v", lf.Path, err)
+		return nil, err
 	}
-	return &limitedCloser{Reader: io.LimitReader(dr, b.opts.MaxFileBytes), closers: []io.Closer{dr, rc}}, nil
+	if lf.Compression == "" && lf.Wrapper == "" {
+		return rc, nil
+	}
+	closers := []io.Closer{rc}
+	var r io.Reader = rc
+	if lf.Compression != "" {
+		dr, err := decompress(lf.Compression, rc)
+		if err != nil {
+			rc.Close()
+			return nil, fmt.Errorf("%s: %v", lf.Path, err)
+		}
+		r = io.LimitReader(dr, b.opts.MaxFileBytes)
+		closers = append([]io.Closer{dr}, closers...)
+	}
+	return &limitedCloser{Reader: loose.Unwrap(lf.Wrapper, r), closers: closers}, nil
 }
 
 type limitedCloser struct {

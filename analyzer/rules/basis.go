@@ -93,7 +93,7 @@ func basisOfFile(file, what string) string {
 // basisOfKind maps a loose file's kind to its basis.
 func basisOfKind(k loose.Kind, what string) string {
 	switch k {
-	case loose.KernelLog, loose.KernelLogJSON:
+	case loose.KernelLog:
 		return schema.BasisKernelLog
 	case loose.KubeletLog:
 		return schema.BasisKubeletLog

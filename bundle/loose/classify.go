@@ -21,7 +21,6 @@ type Kind string
 
 const (
 	KernelLog       Kind = "kernel-log"       // dmesg, dmesg -T, journalctl -k, kern.log, /dev/kmsg
-	KernelLogJSON   Kind = "kernel-log-json"  // journalctl -k -o json (one JSON object per line)
 	KubeletLog      Kind = "kubelet-log"      // klog lines, bare or in the journal
 	Pods            Kind = "pods"             // Pod / PodList / List of pods, JSON or YAML; kubelet /pods
 	Node            Kind = "node"             // Node / NodeList, JSON or YAML
@@ -53,9 +52,10 @@ const maxLines = 400
 // Result says what a file was taken as; Kind is "" when it was ignored and
 // Reason then says why.
 type Result struct {
-	Kind   Kind
-	What   string // for a person: "kernel log (dmesg -T)"
-	Reason string
+	Kind    Kind
+	What    string  // for a person: "kernel log (dmesg -T)"
+	Wrapper Wrapper // the log envelope the content is in, "" for none
+	Reason  string
 }
 
 // Sniffer is one row of the kinds table.
@@ -80,7 +80,6 @@ var Kinds = []Sniffer{
 	{HeapProfile, "heap profile (legacy text)", sniffLegacyHeap},
 	{Summary, "kubelet /stats/summary", jsonHas(`"nodeName"`, `"systemContainers"`, `"podRef"`)},
 	{Configz, "kubelet /configz", jsonHas(`"kubeletconfig"`)},
-	{KernelLogJSON, "journalctl -o json (kernel)", sniffJournalJSON},
 	{Pods, "pods (kubectl get pod / kubelet /pods)", kubeKind("Pod", "PodList")},
 	{Node, "Node object (kubectl get node)", kubeKind("Node", "NodeList")},
 	{Events, "events (kubectl get events)", kubeKind("Event", "EventList")},
@@ -115,6 +114,28 @@ func Classify(data []byte) Result {
 	}
 	if why := binaryReason(data); why != "" {
 		return Result{Reason: why}
+	}
+	if w := DetectWrapper(data); w != "" {
+		res := classifyText(unwrapPrefix(w, data))
+		if res.Kind == "" {
+			res.Reason = wrapperWhat[w] + " around text that is " + res.Reason
+			return res
+		}
+		res.Wrapper, res.What = w, res.What+" in "+wrapperWhat[w]
+		return res
+	}
+	return classifyText(data)
+}
+
+var wrapperWhat = map[Wrapper]string{
+	CRI:         "CRI container log lines",
+	DockerJSON:  "docker json-file log lines",
+	JournalJSON: "journalctl -o json entries",
+}
+
+func classifyText(data []byte) Result {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return Result{Reason: "empty"}
 	}
 	p := newPrefix(data)
 	for _, k := range Kinds {
@@ -249,12 +270,6 @@ func kubeKind(kinds ...string) func(*Prefix) bool {
 		}
 		return false
 	}
-}
-
-func sniffJournalJSON(p *Prefix) bool {
-	return p.JSON && strings.Contains(p.Text, `"__REALTIME_TIMESTAMP"`) && strings.Contains(p.Text, `"MESSAGE"`) &&
-		(strings.Contains(p.Text, `"_TRANSPORT":"kernel"`) || strings.Contains(p.Text, `"_TRANSPORT" : "kernel"`) ||
-			strings.Contains(p.Text, `"SYSLOG_IDENTIFIER":"kernel"`))
 }
 
 var promSample = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})?\s+[-+0-9.eEInfNa]+(\s+-?\d+)?$`)

@@ -87,11 +87,106 @@ func TestLooseKernelLog(t *testing.T) {
 			if got := oomEventsOf(t, nil, tdir); got != want {
 				t.Errorf("ticket directory with the quoted log:\n got %s\nwant %s", got, want)
 			}
+			// Copied out of a node agent's container log (CRI records,
+			// long lines split into partials; docker json-file records)
+			// it gives the same events: the envelope is removed.
+			cri := filepath.Join(t.TempDir(), "0.log")
+			os.WriteFile(cri, []byte(wrapCRI(string(data))), 0o644)
+			if got := oomEventsOf(t, nil, cri); got != want {
+				t.Errorf("CRI-wrapped:\n got %s\nwant %s", got, want)
+			}
+			docker := filepath.Join(t.TempDir(), "container-json.log")
+			os.WriteFile(docker, []byte(wrapDocker(string(data))), 0o644)
+			if got := oomEventsOf(t, nil, docker); got != want {
+				t.Errorf("docker-json-wrapped:\n got %s\nwant %s", got, want)
+			}
+			// journalctl -k -o json holds the messages without printk
+			// stamps, timed by the journal: the same kills, differently
+			// timed.
+			journal := filepath.Join(t.TempDir(), "journal.json")
+			os.WriteFile(journal, []byte(wrapJournal(string(data))), 0o644)
+			if got, want := untimed(t, oomEventsOf(t, nil, journal)), untimed(t, want); got != want {
+				t.Errorf("journalctl -o json:\n got %s\nwant %s", got, want)
+			}
 		})
 	}
 	if n == 0 {
 		t.Fatal("no corpus OOM logs")
 	}
+}
+
+// wrapCRI puts each line in CRI log records as the kubelet writes them
+// under /var/log/pods, a line longer than 48 bytes split into partials.
+func wrapCRI(text string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+		for len(l) > 48 {
+			b.WriteString("2026-12-03T10:00:00.000000001Z stdout P " + l[:48] + "\n")
+			l = l[48:]
+		}
+		b.WriteString("2026-12-03T10:00:00.000000001Z stdout F " + l + "\n")
+	}
+	return b.String()
+}
+
+// wrapDocker writes docker json-file records, splitting long lines as
+// dockerd splits lines over 16 KiB (here at 64 bytes).
+func wrapDocker(text string) string {
+	var b strings.Builder
+	for _, l := range strings.SplitAfter(text, "\n") {
+		for len(l) > 0 {
+			piece := l[:min(len(l), 64)]
+			l = l[len(piece):]
+			rec, _ := json.Marshal(map[string]string{"log": piece, "stream": "stderr", "time": "2026-12-03T10:00:00.5Z"})
+			b.Write(rec)
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+var (
+	syslogKernelPrefix = regexp.MustCompile(`^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d (\S+ )?kernel: `)
+	printkPrefix       = regexp.MustCompile(`^\[\s*\d+\.\d+\](\[\s*[TC]\d+\])? ?`)
+)
+
+// wrapJournal writes the lines as `journalctl -o json` entries: kernel
+// messages without the syslog or printk prefix, one microsecond apart.
+func wrapJournal(text string) string {
+	var b strings.Builder
+	us := int64(1764756000000000)
+	for _, l := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+		rec := map[string]string{"__REALTIME_TIMESTAMP": fmt.Sprint(us), "_HOSTNAME": "worker-3", "_TRANSPORT": "kernel", "SYSLOG_IDENTIFIER": "kernel"}
+		us++
+		if loc := syslogKernelPrefix.FindStringIndex(l); loc != nil {
+			l = l[loc[1]:]
+		}
+		if loc := printkPrefix.FindStringIndex(l); loc != nil {
+			l = l[loc[1]:]
+		} else if !strings.Contains(l, "oom") && !strings.Contains(l, "Memory cgroup") {
+			rec["_TRANSPORT"], rec["SYSLOG_IDENTIFIER"] = "syslog", "cron"
+		}
+		rec["MESSAGE"] = l
+		j, _ := json.Marshal(rec)
+		b.Write(j)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// untimed drops the fields that depend on how a line is timed and where it
+// sits: the same kills read from differently stamped logs.
+func untimed(t *testing.T, events string) string {
+	t.Helper()
+	var evs []schema.OOMEvent
+	if err := json.Unmarshal([]byte(events), &evs); err != nil {
+		t.Fatal(err)
+	}
+	for i := range evs {
+		evs[i].Time, evs[i].TimeNote, evs[i].UptimeSeconds, evs[i].File, evs[i].Line = "", "", nil, "", 0
+	}
+	b, _ := json.Marshal(evs)
+	return string(b)
 }
 
 func writeGzip(t *testing.T, path string, data []byte) {
