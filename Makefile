@@ -120,7 +120,7 @@ e2e-clean:
 # generated nodes (MEMSNAP_BENCH_SIZES, MEMSNAP_BENCH_RUNS), and 100 nodes in
 # one report (MEMSNAP_BENCH_CLUSTER, 0 skips it); see docs/performance.md.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./bundle/ ./analyzer/internal/cgroup/ ./analyzer/internal/promtext/ ./analyzer/internal/agentlog/ ./analyzer/internal/oomlog/ ./collector-script/internal/redact/
+	$(GO) test -run '^$$' -bench . -benchmem ./bundle/ ./analyzer/internal/cgroup/ ./analyzer/internal/promtext/ ./analyzer/internal/agentlog/ ./analyzer/internal/oomlog/ ./internal/redact/
 	MEMSNAP_BENCH_CLUSTER=$${MEMSNAP_BENCH_CLUSTER:-100} bash scripts/bench.sh
 	$(GO) test -run '^$$' -bench WatchSample -benchtime 40x -count 5 ./collector-script/
 	bash scripts/bench-watch.sh

@@ -17,7 +17,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/memsnap/memsnap/collector-script/internal/redact"
+	"github.com/memsnap/memsnap/internal/redact"
 )
 
 // version is stamped by the build: -ldflags "-X main.version=...".

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/memsnap/memsnap/bundle"
-	"github.com/memsnap/memsnap/collector-script/internal/redact"
+	"github.com/memsnap/memsnap/internal/redact"
 )
 
 // Exit codes (DESIGN §4).

@@ -9,7 +9,7 @@ import (
 	"sync"
 
 	"github.com/memsnap/memsnap/bundle"
-	"github.com/memsnap/memsnap/collector-script/internal/redact"
+	"github.com/memsnap/memsnap/internal/redact"
 )
 
 // Per-file caps: a source never puts more than this of one file into the

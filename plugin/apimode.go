@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/memsnap/memsnap/bundle"
+	"github.com/memsnap/memsnap/internal/redact"
 )
 
 // Paths API mode adds to the bundle layout (docs/bundle-format.md §2).
@@ -132,7 +134,15 @@ func (a *apiCollector) collect(ctx context.Context, node string, out io.Writer, 
 		Created:   start.UTC().Format(time.RFC3339),
 		Node:      bundle.NodeInfo{NodeName: node, CgroupDriver: "unknown"},
 		Warnings: []string{"collected in API mode through the API server (kubectl memsnap --mode api): " + APIModeLeavesOut +
-			"; files are the API server's and kubelet's answers, not redacted"},
+			"; files are the API server's and kubelet's answers, redacted as the collector redacts (heap profiles byte-exact)"},
+	}
+	var redMu sync.Mutex
+	redacted := func(name string, c redact.Counts) {
+		redMu.Lock()
+		defer redMu.Unlock()
+		for _, rule := range c.Names() {
+			m.Redactions = append(m.Redactions, bundle.Redaction{Path: name, Rule: rule, Count: c[rule]})
+		}
 	}
 	newSource := func(name string, paths ...string) *sourceState {
 		return &sourceState{src: bundle.Source{Name: name, Paths: paths, Status: bundle.StatusOK, Started: a.opt.Now().UTC().Format(time.RFC3339Nano)}}
@@ -142,7 +152,13 @@ func (a *apiCollector) collect(ctx context.Context, node string, out io.Writer, 
 	pprof := newSource(bundle.SourcePprof, bundle.PprofDir)
 	sources := map[string]*sourceState{bundle.SourceKube: kube, bundle.SourceKubelet: kubelet, bundle.SourcePprof: pprof}
 
+	// Pod specs carry env values and kubelet answers carry flags: the same
+	// secrets the collector redacts on the node (DESIGN §6) must not leave
+	// the cluster in API mode either.
 	put := func(s *sourceState, name string, b []byte) {
+		rr := redact.NewReader(bytes.NewReader(b))
+		b, _ = io.ReadAll(rr) // reading bytes cannot fail
+		redacted(name, rr.Counts())
 		fe, err := w.AddBytes(name, b)
 		if err != nil {
 			s.fail(fmt.Sprintf("%s: %v", name, err), true)
@@ -211,7 +227,7 @@ func (a *apiCollector) collect(ctx context.Context, node string, out io.Writer, 
 	for _, ep := range apiEndpoints(start.Add(-a.opt.Since)) {
 		wg.Go(func() {
 			s := sources[ep.source]
-			msg, hard := a.fetch(ctx, w, node, ep, s, bytesRead)
+			msg, hard := a.fetch(ctx, w, node, ep, s, bytesRead, redacted)
 			if msg != "" {
 				s.fail(msg, hard)
 				if hard {
@@ -240,7 +256,7 @@ func (a *apiCollector) collect(ctx context.Context, node string, out io.Writer, 
 
 // fetch streams one node-proxy endpoint into the bundle. It returns a
 // message when it failed; hard says the failure counts against the source.
-func (a *apiCollector) fetch(ctx context.Context, w *bundle.Writer, node string, ep endpoint, s *sourceState, bytesRead func(int64)) (string, bool) {
+func (a *apiCollector) fetch(ctx context.Context, w *bundle.Writer, node string, ep endpoint, s *sourceState, bytesRead func(int64), redacted func(string, redact.Counts)) (string, bool) {
 	ctx, cancel := context.WithTimeout(ctx, a.opt.EndpointTimeout)
 	defer cancel()
 	started := a.opt.Now()
@@ -255,9 +271,18 @@ func (a *apiCollector) fetch(ctx context.Context, w *bundle.Writer, node string,
 		return a.fetchError(ep, err, ctx)
 	}
 	defer body.Close()
-	sp, err := w.Spool(&countingReader{r: body, n: bytesRead}, a.opt.MaxEndpointBytes)
+	var r io.Reader = &countingReader{r: body, n: bytesRead}
+	var rr *redact.Reader
+	if ep.source != bundle.SourcePprof { // a heap profile is binary and holds no text secrets
+		rr = redact.NewReader(r)
+		r = rr
+	}
+	sp, err := w.Spool(r, a.opt.MaxEndpointBytes)
 	if err != nil {
 		return a.fetchError(ep, err, ctx)
+	}
+	if rr != nil {
+		redacted(ep.file, rr.Counts())
 	}
 	truncated := sp.Truncated
 	fe, err := w.Commit(ep.file, sp)

@@ -562,3 +562,46 @@ func TestWatchExtendsTheNodeDeadline(t *testing.T) {
 		t.Errorf("node budget %s, want 11m", got)
 	}
 }
+
+// TestAPIModeRedactsSecrets: API mode passes what leaves the cluster through
+// the collector's redaction — a pod's env secret, a token in the kubelet's
+// /pods answer — keeps everything else byte for byte and lists each
+// replacement in the manifest; the heap profile stays byte-exact.
+func TestAPIModeRedactsSecrets(t *testing.T) {
+	f := newFixture(t)
+	files := kubeletFiles("node-s")
+	files["/pods"] = []byte(`{"kind":"PodList","apiVersion":"v1","items":[{"metadata":{"name":"api-0"},"spec":{"containers":[{"name":"app","env":[{"name":"API_TOKEN","value":"tok-9f8e7d"},{"name":"LOG_LEVEL","value":"debug"}]}]}}]}`)
+	files["/debug/pprof/heap"] = []byte("\x1f\x8b password=keep-these-bytes")
+	f.srv.AddNode("node-s", "amd64", files)
+	f.srv.AddPod(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "db-0", Namespace: "shop", UID: "uid-db-0"},
+		Spec: corev1.PodSpec{NodeName: "node-s", Containers: []corev1.Container{{Name: "db",
+			Env: []corev1.EnvVar{{Name: "DB_PASSWORD", Value: "hunter2"}, {Name: "GOMEMLIMIT", Value: "900MiB"}}}}}})
+	cl := f.run(t, context.Background(), Options{Mode: ModeAPI, All: true})
+	r := node(cl, "node-s")
+	if r.Status != NodeOK {
+		t.Fatalf("%+v", r)
+	}
+	got, m := bundleFiles(t, filepath.Join(f.dir, r.Bundle))
+	for _, secret := range []string{"hunter2", "tok-9f8e7d"} {
+		for p, b := range got {
+			if bytes.Contains(b, []byte(secret)) {
+				t.Errorf("%s holds the secret %q", p, secret)
+			}
+		}
+	}
+	for p, keep := range map[string]string{KubePods: `"value":"900MiB"`, bundle.KubeletPods: `"value":"debug"`} {
+		if !bytes.Contains(got[p], []byte(keep)) || !bytes.Contains(got[p], []byte("REDACTED")) {
+			t.Errorf("%s: want the secret REDACTED and %s kept: %s", p, keep, got[p])
+		}
+	}
+	if !bytes.Equal(got["pprof/kubelet/heap.pb.gz"], files["/debug/pprof/heap"]) {
+		t.Errorf("the heap profile was changed: %q", got["pprof/kubelet/heap.pb.gz"])
+	}
+	paths := map[string]bool{}
+	for _, rd := range m.Redactions {
+		paths[rd.Path] = rd.Count > 0
+	}
+	if !paths[KubePods] || !paths[bundle.KubeletPods] || len(paths) != 2 {
+		t.Errorf("manifest redactions %+v, want kube/pods.json and kubelet/pods.json", m.Redactions)
+	}
+}
