@@ -33,6 +33,10 @@ type KubeletOptions struct {
 	MetricsBytes int    // size of /metrics/cadvisor (default 64 KiB)
 	Profiles     int    // heap profile targets served at /targets/<i>/debug/pprof/heap
 	ProfileBytes int    // size of each (default 64 KiB)
+	// StaticSummary renders /stats/summary once and serves those bytes: a
+	// benchmark running the kubelet in its own process then counts the
+	// client's CPU, not the fixture's JSON encoding, in its figure.
+	StaticSummary bool
 }
 
 // Kubelet is a running fake kubelet.
@@ -51,7 +55,18 @@ func (h *Host) Kubelet(o KubeletOptions) (*Kubelet, error) {
 		o.ProfileBytes = 64 << 10
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/stats/summary", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, h.summary()) })
+	if o.StaticSummary {
+		body, err := json.Marshal(h.summary())
+		if err != nil {
+			return nil, err
+		}
+		mux.HandleFunc("/stats/summary", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(body)
+		})
+	} else {
+		mux.HandleFunc("/stats/summary", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, h.summary()) })
+	}
 	mux.HandleFunc("/pods", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, h.podList()) })
 	mux.HandleFunc("/configz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, h.configz()) })
 	mux.HandleFunc("/metrics/cadvisor", func(w http.ResponseWriter, r *http.Request) { h.metrics(w, o.MetricsBytes) })
