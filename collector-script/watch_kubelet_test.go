@@ -5,13 +5,15 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/memsnap/memsnap/internal/testcorpus"
 )
 
 // TestSummaryRowsCorpus reduces a real kubelet summary (k8s 1.28, from
 // newrelic/nri-kubernetes; ../shared/corpus/SOURCES.md) to its rows:
 // one node row, one per pod and container, numbers as the JSON gives them.
 func TestSummaryRowsCorpus(t *testing.T) {
-	b, err := os.ReadFile("../../shared/corpus/kubelet-summary/nri-kubernetes-k8s-1_28-stats-summary.json")
+	b, err := os.ReadFile(testcorpus.Path(t, "kubelet-summary", "nri-kubernetes-k8s-1_28-stats-summary.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
