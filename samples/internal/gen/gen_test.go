@@ -327,3 +327,57 @@ func TestFragmentationNumbers(t *testing.T) {
 		t.Errorf("buddyinfo holds %dkB + 748kB per-CPU, MemFree is %dkB", buddyKB, free)
 	}
 }
+
+// TestSwapHugepagesNumbers checks the swap sample against kubelet's and
+// the kernel's arithmetic: LimitedSwap's memory.swap.max for the 6Gi
+// container, no container over its swap.max, the summary's node swap
+// equal to meminfo's, and the huge page pool equal to Hugetlb.
+func TestSwapHugepagesNumbers(t *testing.T) {
+	files, _ := built(t, "incident-swap-and-hugepages")
+	mi := func(key string) int64 {
+		m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(key) + `: +(\d+)`).FindSubmatch(files[bundle.NodeMeminfo])
+		if m == nil {
+			t.Fatalf("meminfo has no %s", key)
+		}
+		v, _ := strconv.ParseInt(string(m[1]), 10, 64)
+		return v
+	}
+	if mi("HugePages_Total")*mi("Hugepagesize") != mi("Hugetlb") || mi("HugePages_Total") != 4096 {
+		t.Errorf("pool %d × %d kB, Hugetlb %d kB", mi("HugePages_Total"), mi("Hugepagesize"), mi("Hugetlb"))
+	}
+	swapUsed := (mi("SwapTotal") - mi("SwapFree")) * 1024
+	var sum statsapi.Summary
+	if err := json.Unmarshal(files[bundle.KubeletSummary], &sum); err != nil || sum.Node.Swap == nil {
+		t.Fatalf("summary.json node swap: %v", err)
+	}
+	if int64(*sum.Node.Swap.SwapUsageBytes) != swapUsed {
+		t.Errorf("summary node swap %d, meminfo says %d", *sum.Node.Swap.SwapUsageBytes, swapUsed)
+	}
+	limited := 0
+	var topLevel int64
+	for p := range files {
+		if !strings.HasSuffix(p, "/memory.swap.current") {
+			continue
+		}
+		d := strings.TrimSuffix(p, "/memory.swap.current")
+		cur := fileInt(t, files, p)
+		if strings.Count(d, "/") == 1 {
+			topLevel += cur
+		}
+		if max := strings.TrimSpace(string(files[d+"/memory.swap.max"])); max != "max" {
+			m, _ := strconv.ParseInt(max, 10, 64)
+			if cur > m {
+				t.Errorf("%s: swap %d over swap.max %d", d, cur, m)
+			}
+			if m > 0 {
+				limited++
+			}
+			if cur == 1405091840 && m != pages(int64(6<<30)*mi("SwapTotal")/mi("MemTotal")) {
+				t.Errorf("%s: swap.max %d, want 6Gi / MemTotal × SwapTotal", d, m)
+			}
+		}
+	}
+	if limited == 0 || topLevel > swapUsed || topLevel == 0 {
+		t.Errorf("%d containers with swap, top-level cgroups hold %d of %d swapped", limited, topLevel, swapUsed)
+	}
+}

@@ -37,6 +37,7 @@ var samples = []sample{
 	{"incident-dirty-writeback", buildDirtyWriteback},
 	{"incident-kmem-leak", buildKmemLeak},
 	{"incident-fragmentation-oom", buildFragmentation},
+	{"incident-swap-and-hugepages", buildSwapHugepages},
 	{"healthy-v1", buildHealthyV1},
 	{"healthy-v2", buildHealthyV2},
 }
