@@ -22,6 +22,7 @@ type charge struct {
 	sock                     int64 // v2 only, part of memory.current
 	mappedFile, dirty        int64
 	writeback                int64 // dirty pages under I/O, not yet clean
+	swap                     int64 // swapped out: not resident, so in no other field
 	activeAnonPct            int64 // share of anon+shmem on the active anon list
 	pgfault, pgmajfault      int64 // event counters
 	refaultFile              int64 // workingset_refault_file (pages on v2, bytes on v1 alinux dumps)
@@ -40,6 +41,7 @@ func (c charge) add(o charge) charge {
 	c.mappedFile += o.mappedFile
 	c.dirty += o.dirty
 	c.writeback += o.writeback
+	c.swap += o.swap
 	c.pgfault += o.pgfault
 	c.pgmajfault += o.pgmajfault
 	c.refaultFile += o.refaultFile

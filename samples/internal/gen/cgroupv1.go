@@ -34,12 +34,12 @@ func v1StatCounters(k v1Kernel, c charge, pgpgin, pgpgout int64) (stats, events,
 			{"cache", c.file()}, {"rss", c.anon}, {"rss_huge", c.anonTHP}, {"shmem", c.shmem},
 			{"mapped_file", c.mappedFile}, {"dirty", c.dirty}, {"writeback", c.writeback},
 			{"workingset_refault_anon", 0}, {"workingset_refault_file", c.refaultFile},
-			{"swap", 0}, {"swapcached", 0},
+			{"swap", c.swap}, {"swapcached", 0},
 		}
 	case v1Alinux419:
 		stats = []kv{
 			{"cache", c.file()}, {"rss", c.anon}, {"rss_huge", c.anonTHP}, {"shmem", c.shmem},
-			{"mapped_file", c.mappedFile}, {"dirty", c.dirty}, {"writeback", c.writeback}, {"swap", 0},
+			{"mapped_file", c.mappedFile}, {"dirty", c.dirty}, {"writeback", c.writeback}, {"swap", c.swap},
 			{"workingset_refault_anon", 0}, {"workingset_refault_file", c.refaultFile},
 			{"workingset_activate_anon", 0}, {"workingset_activate_file", c.refaultFile / 8 / pageSize * pageSize},
 			{"workingset_restore_anon", 0}, {"workingset_restore_file", 0}, {"workingset_nodereclaim", 0},
@@ -47,7 +47,7 @@ func v1StatCounters(k v1Kernel, c charge, pgpgin, pgpgout int64) (stats, events,
 	case v1RHEL7:
 		stats = []kv{
 			{"cache", c.file()}, {"rss", c.anon}, {"rss_huge", c.anonTHP},
-			{"mapped_file", c.mappedFile}, {"swap", 0},
+			{"mapped_file", c.mappedFile}, {"swap", c.swap},
 		}
 	}
 	events = []kv{{"pgpgin", pgpgin}, {"pgpgout", pgpgout}, {"pgfault", c.pgfault}, {"pgmajfault", c.pgmajfault}}

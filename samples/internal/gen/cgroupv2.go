@@ -81,7 +81,7 @@ func writeV2Tree(b *bundleFiles, root *memcg) {
 		b.putf(d+"/memory.events", "low 0\nhigh %d\nmax %d\noom %d\noom_kill %d\noom_group_kill 0\n", h, x, o, k)
 		b.putf(d+"/memory.events.local", "low 0\nhigh %d\nmax %d\noom %d\noom_kill %d\noom_group_kill 0\n",
 			m.evHigh, m.evMax, m.evOOM, m.evOOMKill)
-		b.putf(d+"/memory.swap.current", "0\n")
+		b.putf(d+"/memory.swap.current", "%d\n", t.swap)
 		if m.swapMax < 0 {
 			b.putf(d+"/memory.swap.max", "max\n")
 		} else {

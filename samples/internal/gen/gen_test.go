@@ -267,3 +267,117 @@ func TestSeedNumbers(t *testing.T) {
 		}
 	})
 }
+
+// TestFragmentationNumbers checks that the fragmentation sample's free
+// lists agree with themselves and with meminfo: every free-area line adds
+// up to its "= NkB", each Mem-Info "free:" is the three zones' sum in
+// pages, no Normal block of order 6 or more is free, and buddyinfo plus
+// the per-CPU pages is MemFree.
+func TestFragmentationNumbers(t *testing.T) {
+	files, _ := built(t, "incident-fragmentation-oom")
+	log := string(files[bundle.KernelLog])
+	area := regexp.MustCompile(`Node 0 (\w+): ((?:\d+\*\d+kB (?:\([A-Z]+\) )?)+)= (\d+)kB`)
+	blocks := regexp.MustCompile(`(\d+)\*(\d+)kB`)
+	memFree := regexp.MustCompile(` free:(\d+) free_pcp:(\d+)`)
+	frees := memFree.FindAllStringSubmatch(log, -1)
+	areas := area.FindAllStringSubmatch(log, -1)
+	if len(frees) != 3 || len(areas) != 9 {
+		t.Fatalf("%d Mem-Info blocks and %d free-area lines, want 3 and 9", len(frees), len(areas))
+	}
+	for i, f := range frees {
+		var zonesKB int64
+		for _, a := range areas[3*i : 3*i+3] {
+			var sum int64
+			for j, b := range blocks.FindAllStringSubmatch(a[2], -1) {
+				c, _ := strconv.ParseInt(b[1], 10, 64)
+				kb, _ := strconv.ParseInt(b[2], 10, 64)
+				if kb != 4<<j {
+					t.Fatalf("%s: block %d is %dkB", a[1], j, kb)
+				}
+				if a[1] == "Normal" && j >= 6 && c != 0 {
+					t.Errorf("failure %d: Normal has %d free blocks of order %d", i, c, j)
+				}
+				sum += c * kb
+			}
+			if want, _ := strconv.ParseInt(a[3], 10, 64); sum != want {
+				t.Errorf("failure %d: %s blocks add up to %dkB, the line says %dkB", i, a[1], sum, want)
+			}
+			zonesKB += sum
+		}
+		if pagesFree, _ := strconv.ParseInt(f[1], 10, 64); pagesFree*4 != zonesKB {
+			t.Errorf("failure %d: Mem-Info free:%d pages, zones hold %dkB", i, pagesFree, zonesKB)
+		}
+	}
+	var buddyKB int64
+	for _, line := range strings.Split(strings.TrimSpace(string(files["node/buddyinfo"])), "\n") {
+		f := strings.Fields(line)
+		for order, c := range f[4:] {
+			v, _ := strconv.ParseInt(c, 10, 64)
+			if f[3] != "DMA" && order >= 6 && v != 0 {
+				t.Errorf("buddyinfo %s has %d free blocks of order %d", f[3], v, order)
+			}
+			buddyKB += v * 4 << order
+		}
+	}
+	m := regexp.MustCompile(`(?m)^MemFree: +(\d+) kB$`).FindSubmatch(files[bundle.NodeMeminfo])
+	if m == nil {
+		t.Fatal("meminfo has no MemFree")
+	}
+	if free, _ := strconv.ParseInt(string(m[1]), 10, 64); buddyKB+748 != free {
+		t.Errorf("buddyinfo holds %dkB + 748kB per-CPU, MemFree is %dkB", buddyKB, free)
+	}
+}
+
+// TestSwapHugepagesNumbers checks the swap sample against kubelet's and
+// the kernel's arithmetic: LimitedSwap's memory.swap.max for the 6Gi
+// container, no container over its swap.max, the summary's node swap
+// equal to meminfo's, and the huge page pool equal to Hugetlb.
+func TestSwapHugepagesNumbers(t *testing.T) {
+	files, _ := built(t, "incident-swap-and-hugepages")
+	mi := func(key string) int64 {
+		m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(key) + `: +(\d+)`).FindSubmatch(files[bundle.NodeMeminfo])
+		if m == nil {
+			t.Fatalf("meminfo has no %s", key)
+		}
+		v, _ := strconv.ParseInt(string(m[1]), 10, 64)
+		return v
+	}
+	if mi("HugePages_Total")*mi("Hugepagesize") != mi("Hugetlb") || mi("HugePages_Total") != 4096 {
+		t.Errorf("pool %d × %d kB, Hugetlb %d kB", mi("HugePages_Total"), mi("Hugepagesize"), mi("Hugetlb"))
+	}
+	swapUsed := (mi("SwapTotal") - mi("SwapFree")) * 1024
+	var sum statsapi.Summary
+	if err := json.Unmarshal(files[bundle.KubeletSummary], &sum); err != nil || sum.Node.Swap == nil {
+		t.Fatalf("summary.json node swap: %v", err)
+	}
+	if int64(*sum.Node.Swap.SwapUsageBytes) != swapUsed {
+		t.Errorf("summary node swap %d, meminfo says %d", *sum.Node.Swap.SwapUsageBytes, swapUsed)
+	}
+	limited := 0
+	var topLevel int64
+	for p := range files {
+		if !strings.HasSuffix(p, "/memory.swap.current") {
+			continue
+		}
+		d := strings.TrimSuffix(p, "/memory.swap.current")
+		cur := fileInt(t, files, p)
+		if strings.Count(d, "/") == 1 {
+			topLevel += cur
+		}
+		if max := strings.TrimSpace(string(files[d+"/memory.swap.max"])); max != "max" {
+			m, _ := strconv.ParseInt(max, 10, 64)
+			if cur > m {
+				t.Errorf("%s: swap %d over swap.max %d", d, cur, m)
+			}
+			if m > 0 {
+				limited++
+			}
+			if cur == 1405091840 && m != pages(int64(6<<30)*mi("SwapTotal")/mi("MemTotal")) {
+				t.Errorf("%s: swap.max %d, want 6Gi / MemTotal × SwapTotal", d, m)
+			}
+		}
+	}
+	if limited == 0 || topLevel > swapUsed || topLevel == 0 {
+		t.Errorf("%d containers with swap, top-level cgroups hold %d of %d swapped", limited, topLevel, swapUsed)
+	}
+}

@@ -206,6 +206,11 @@ func summary(n *nodeModel) statsapi.Summary {
 		Runtime:   &statsapi.RuntimeStats{ImageFs: fsStats(at, 9123512320, rootFsCap, rootFsAvail, 98231)},
 		Rlimit:    &statsapi.RlimitStats{Time: mt(at), MaxPID: ptr(int64(4194304)), NumOfRunningProcesses: ptr(int64(len(n.procs) + 180))},
 	}}
+	swapOn := n.swapTotalKB > 0
+	if swapOn {
+		used := (n.swapTotalKB - n.swapFreeKB()) * 1024
+		s.Node.Swap = &statsapi.SwapStats{Time: mt(at), SwapUsageBytes: u64(used), SwapAvailableBytes: u64(n.swapFreeKB() * 1024)}
+	}
 	for _, sc := range []struct {
 		name string
 		cg   *memcg
@@ -229,6 +234,9 @@ func summary(n *nodeModel) statsapi.Summary {
 			CPU:       cpuStats(at, 2100000, int64(n.created.Sub(p.created).Seconds())/40),
 			Memory:    memStats(at, p.cg, p.cg.limit),
 		}
+		if swapOn {
+			ps.Swap = swapStats(at, p.cg)
+		}
 		var ephemeral int64
 		for _, c := range p.containers {
 			cs := statsapi.ContainerStats{
@@ -237,6 +245,9 @@ func summary(n *nodeModel) statsapi.Summary {
 				Memory: memStats(at, c.cg, c.cg.limit),
 				Rootfs: fsStats(at, 49152, rootFsCap, rootFsAvail, 14),
 				Logs:   fsStats(at, 1204224, rootFsCap, rootFsAvail, 3),
+			}
+			if swapOn {
+				cs.Swap = swapStats(at, c.cg)
 			}
 			ephemeral += 49152 + 1204224
 			ps.Containers = append(ps.Containers, cs)

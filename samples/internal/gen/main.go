@@ -36,6 +36,8 @@ var samples = []sample{
 	{"incident-system-oom", buildSystemOOM},
 	{"incident-dirty-writeback", buildDirtyWriteback},
 	{"incident-kmem-leak", buildKmemLeak},
+	{"incident-fragmentation-oom", buildFragmentation},
+	{"incident-swap-and-hugepages", buildSwapHugepages},
 	{"healthy-v1", buildHealthyV1},
 	{"healthy-v2", buildHealthyV2},
 }

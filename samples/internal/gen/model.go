@@ -29,6 +29,15 @@ type nodeModel struct {
 	runtime             string // containerd | docker
 	v1Kernel            v1Kernel
 	kubeletVersion      string
+	// Optional node-level memory the default meminfo does not model; zero
+	// keeps the older samples' files as they were.
+	slabKB        int64 // Slab when set; else kernelOtherKB*6/10
+	swapTotalKB   int64 // SwapTotal; SwapFree = SwapTotal − Σ swapped − swapOtherKB
+	swapOtherKB   int64 // swapped out by processes outside the pods' cgroups
+	swapCachedKB  int64
+	hugePages     int64 // HugePages_Total (static pool, vm.nr_hugepages)
+	hugePagesFree int64
+	hugePageKB    int64 // Hugepagesize; 2048 when zero
 
 	root, kubepods *memcg
 	qos            map[corev1.PodQOSClass]*memcg
@@ -310,7 +319,26 @@ func (n *nodeModel) addPod(p *podModel, uses map[string]charge) {
 // charged to any memcg and not kernel-internal is free.
 func (n *nodeModel) memFreeKB() int64 {
 	t := n.root.total()
-	return n.memTotalKB - (t.anon+t.file()+t.kernel)/1024 - n.kernelOtherKB
+	// The static huge page pool is part of MemTotal but never free to the
+	// page allocator (Documentation/admin-guide/mm/hugetlbpage.rst), and
+	// swap cache pages are resident.
+	return n.memTotalKB - (t.anon+t.file()+t.kernel)/1024 - n.kernelOtherKB - n.hugetlbKB() - n.swapCachedKB
+}
+
+func (n *nodeModel) hugePageSizeKB() int64 {
+	if n.hugePageKB > 0 {
+		return n.hugePageKB
+	}
+	return 2048
+}
+
+// hugetlbKB is meminfo's Hugetlb: the pool of static huge pages.
+func (n *nodeModel) hugetlbKB() int64 { return n.hugePages * n.hugePageSizeKB() }
+
+// swapFreeKB is SwapTotal minus what the cgroups and the rest have
+// swapped out.
+func (n *nodeModel) swapFreeKB() int64 {
+	return n.swapTotalKB - n.root.total().swap/1024 - n.swapOtherKB
 }
 
 // nodeUsage is cAdvisor's usage for "/": v1 reads the root's

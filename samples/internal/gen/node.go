@@ -31,7 +31,13 @@ func meminfo(n *nodeModel) string {
 	inactAnon, actAnon := t.anonLRU()
 	buffers := int64(88412)
 	cached := kb(t.file()) - buffers
-	slab := n.kernelOtherKB * 6 / 10
+	slab, stack, ptables := n.kernelOtherKB*6/10, n.kernelOtherKB/20, n.kernelOtherKB/8
+	if n.slabKB > 0 {
+		// The rest of the kernel's own memory keeps the default shares.
+		slab = n.slabKB
+		rest := n.kernelOtherKB - slab
+		stack, ptables = rest/8, rest*5/16
+	}
 	sRecl := slab * 45 / 100
 	modern := n.v1Kernel == v1Upstream6 || n.cgroupV == 2
 	avail := free + kb(t.inactiveFile) + kb(t.activeFile)/2 + sRecl/2
@@ -45,7 +51,7 @@ func meminfo(n *nodeModel) string {
 		{"MemAvailable", avail, true},
 		{"Buffers", buffers, true},
 		{"Cached", cached, true},
-		{"SwapCached", 0, true},
+		{"SwapCached", n.swapCachedKB, true},
 		{"Active", kb(actAnon + t.activeFile), true},
 		{"Inactive", kb(inactAnon + t.inactiveFile), true},
 		{"Active(anon)", kb(actAnon), true},
@@ -54,8 +60,8 @@ func meminfo(n *nodeModel) string {
 		{"Inactive(file)", kb(t.inactiveFile), true},
 		{"Unevictable", 0, true},
 		{"Mlocked", 0, true},
-		{"SwapTotal", 0, true},
-		{"SwapFree", 0, true},
+		{"SwapTotal", n.swapTotalKB, true},
+		{"SwapFree", n.swapFreeKB(), true},
 		{"Zswap", 0, modern},
 		{"Zswapped", 0, modern},
 		{"Dirty", kb(t.dirty) + 212, true},
@@ -67,8 +73,8 @@ func meminfo(n *nodeModel) string {
 		{"Slab", slab, true},
 		{"SReclaimable", sRecl, true},
 		{"SUnreclaim", slab - sRecl, true},
-		{"KernelStack", n.kernelOtherKB / 20, true},
-		{"PageTables", n.kernelOtherKB / 8, true},
+		{"KernelStack", stack, true},
+		{"PageTables", ptables, true},
 		{"SecPageTables", 0, modern},
 		{"NFS_Unstable", 0, true},
 		{"Bounce", 0, true},
@@ -93,10 +99,10 @@ func meminfo(n *nodeModel) string {
 			fmt.Fprintf(&s, "%-15s %8d kB\n", r.key+":", r.val)
 		}
 	}
-	s.WriteString("HugePages_Total:       0\nHugePages_Free:        0\nHugePages_Rsvd:        0\nHugePages_Surp:        0\n")
-	s.WriteString("Hugepagesize:       2048 kB\n")
+	fmt.Fprintf(&s, "HugePages_Total: %7d\nHugePages_Free:  %7d\nHugePages_Rsvd:  %7d\nHugePages_Surp:  %7d\n", n.hugePages, n.hugePagesFree, 0, 0)
+	fmt.Fprintf(&s, "Hugepagesize:   %8d kB\n", n.hugePageSizeKB())
 	if modern {
-		s.WriteString("Hugetlb:               0 kB\n")
+		fmt.Fprintf(&s, "Hugetlb:        %8d kB\n", n.hugetlbKB())
 	}
 	direct1G := n.memTotalKB / (1 << 20) * (1 << 20)
 	fmt.Fprintf(&s, "%-15s %8d kB\n%-15s %8d kB\n%-15s %8d kB\n", "DirectMap4k:", int64(210936),
