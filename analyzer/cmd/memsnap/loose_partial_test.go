@@ -1,0 +1,141 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/memsnap/memsnap/internal/testcorpus"
+	"github.com/memsnap/memsnap/report/schema"
+)
+
+// orphanCandidates reads a kubelet summary generically and returns the
+// "ns/pod" whose pod workingSetBytes exceeds the sum of its containers' by at
+// least minBytes and minRatio of the pod limit (workingSetBytes +
+// availableBytes when the pod states availableBytes, else its working set).
+func orphanCandidates(t *testing.T, path string, minBytes, minRatio float64) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type mem struct {
+		WorkingSetBytes *float64 `json:"workingSetBytes"`
+		AvailableBytes  *float64 `json:"availableBytes"`
+	}
+	var s struct {
+		Pods []struct {
+			PodRef     struct{ Name, Namespace string } `json:"podRef"`
+			Memory     *mem                             `json:"memory"`
+			Containers []struct {
+				Memory *mem `json:"memory"`
+			} `json:"containers"`
+		} `json:"pods"`
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+pods:
+	for _, p := range s.Pods {
+		if p.Memory == nil || p.Memory.WorkingSetBytes == nil || len(p.Containers) == 0 {
+			continue
+		}
+		var live float64
+		for _, c := range p.Containers {
+			if c.Memory == nil || c.Memory.WorkingSetBytes == nil {
+				continue pods
+			}
+			live += *c.Memory.WorkingSetBytes
+		}
+		gap := *p.Memory.WorkingSetBytes - live
+		base := *p.Memory.WorkingSetBytes
+		if p.Memory.AvailableBytes != nil {
+			base += *p.Memory.AvailableBytes
+		}
+		if gap >= minBytes && gap >= minRatio*base {
+			out = append(out, p.PodRef.Namespace+"/"+p.PodRef.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestLoosePodOrphanedFromSummary: with only a real kubelet summary, the
+// partial path of pod-orphaned-memory runs (no cgroup tree) and reports, at
+// info, exactly the pods whose pod working set exceeds Σ containers' by the
+// thresholds — computed here from the file itself. The corpus pods differ by
+// their pause containers only (< 1 MiB), so the test lowers the thresholds
+// with --config to make the real numbers cross them.
+func TestLoosePodOrphanedFromSummary(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	os.WriteFile(cfg, []byte("rules:\n  pod-orphaned-memory:\n    min_bytes: 200Ki\n    min_ratio: 0.03\n"), 0o644)
+	for _, name := range []string{"nri-kubernetes-k8s-1_16-stats-summary.json", "nri-kubernetes-k8s-1_28-stats-summary.json"} {
+		t.Run(name, func(t *testing.T) {
+			src := testcorpus.Path(t, "kubelet-summary", name)
+			want := orphanCandidates(t, src, 200*1024, 0.03)
+			if len(want) == 0 {
+				t.Fatal("no pod of the corpus file crosses the test thresholds: choose others")
+			}
+			dir := t.TempDir()
+			data, _ := os.ReadFile(src)
+			os.WriteFile(filepath.Join(dir, "summary.txt"), data, 0o644)
+			// Default thresholds: nothing.
+			doc := analyzeJSON(t, dir)
+			if got := ruleFindings(doc, "pod-orphaned-memory"); len(got) != 0 {
+				t.Errorf("default thresholds: %v, want none (the gaps are pause containers)", got)
+			}
+			checkRan(t, doc, "pod-orphaned-memory")
+			doc = analyzeJSON(t, "--config", cfg, dir)
+			var got []string
+			for _, f := range doc.Findings {
+				if f.Rule != "pod-orphaned-memory" {
+					continue
+				}
+				got = append(got, f.Subject)
+				if f.Severity != schema.Info {
+					t.Errorf("%s: severity %s, want info (summary only)", f.Subject, f.Severity)
+				}
+				if !strings.Contains(f.Summary, "cannot say which") {
+					t.Errorf("%s: the summary does not say why it is unsure: %s", f.Subject, f.Summary)
+				}
+				if len(f.Evidence) == 0 || f.Evidence[0].File != "summary.txt" {
+					t.Errorf("%s: evidence does not cite summary.txt: %+v", f.Subject, f.Evidence)
+				}
+				if strings.Join(f.Basis, ",") != schema.BasisKubeletSummary {
+					t.Errorf("%s: basis %v, want kubelet-summary", f.Subject, f.Basis)
+				}
+			}
+			sort.Strings(got)
+			if strings.Join(got, " ") != strings.Join(want, " ") {
+				t.Errorf("pod-orphaned-memory on %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func ruleFindings(doc *schema.Document, rule string) []string {
+	var out []string
+	for _, f := range doc.Findings {
+		if f.Rule == rule {
+			out = append(out, f.Severity+" "+f.Subject)
+		}
+	}
+	return out
+}
+
+func checkRan(t *testing.T, doc *schema.Document, rule string) {
+	t.Helper()
+	for _, r := range doc.Rules {
+		if r.ID == rule {
+			if r.Status != "ran" {
+				t.Errorf("rule %s %s: %s", rule, r.Status, r.Reason)
+			}
+			return
+		}
+	}
+	t.Errorf("rule %s not listed", rule)
+}
