@@ -106,6 +106,17 @@ func (s *Snapshot) fromCadvisor(r *Reported, m *promtext.Metrics, ns, pod, conta
 	r.InactiveFile = get("container_memory_total_inactive_file_bytes")
 	r.MappedFile = get("container_memory_mapped_file")
 	r.OOMEvents = get("container_oom_events_total")
+	if container == "" {
+		// Pod-level: the series whose cgroup id is the pod cgroup itself,
+		// not the sandbox's that newer kubelets also label container="".
+		for _, smp := range m.ForContainer("container_oom_events_total", ns, pod, "") {
+			id, _ := smp.Labels.Get("id")
+			if ref := podpath.Parse(id); ref.Level == podpath.LevelPod && ref.Child == "" && smp.Value >= 0 && smp.Value < math.MaxInt64/2 {
+				r.OOMEvents = &Figure{Bytes: int64(smp.Value), File: file,
+					Key: fmt.Sprintf("container_oom_events_total{namespace=%q,pod=%q,container=\"\",id=%q}", ns, pod, id)}
+			}
+		}
+	}
 	if l := get("container_spec_memory_limit_bytes"); l != nil {
 		// cAdvisor reports 0 for a cgroup without a limit (and the v1
 		// sentinel or v2 "max" as a huge number).
