@@ -237,3 +237,12 @@ func (s *Snapshot) podsFromCadvisor(m *promtext.Metrics) {
 		})
 	}
 }
+
+// CadvisorFile is the bundle path of the cAdvisor exposition the reported
+// numbers came from: the kubelet's, else a standalone cAdvisor's.
+func (s *Snapshot) CadvisorFile() string {
+	if s.Metrics[bundle.KubeletMetricsCadvisor] == nil && s.Metrics[bundle.CadvisorMetrics] != nil {
+		return bundle.CadvisorMetrics
+	}
+	return bundle.KubeletMetricsCadvisor
+}
