@@ -32,7 +32,7 @@ type Rule struct {
 	// holds: a rule that decides from the cgroup tree with one more input,
 	// and at partial depth from other evidence without it.
 	NeedsWith func(*snapshot.Snapshot) []snapshot.Data
-	Run      func(*Pass)
+	Run       func(*Pass)
 }
 
 // Title is the doc's first line.
