@@ -139,3 +139,65 @@ func checkRan(t *testing.T, doc *schema.Document, rule string) {
 	}
 	t.Errorf("rule %s not listed", rule)
 }
+
+// TestLooseMissingSourceCommands: on loose files, missing-source names the
+// kubectl command that gives each absent input, with the node's name as the
+// evidence states it (the summary's node.nodeName, read here from the file
+// itself) or the placeholder NODE when nothing names the node.
+func TestLooseMissingSourceCommands(t *testing.T) {
+	src := testcorpus.Path(t, "kubelet-summary", "nri-kubernetes-k8s-1_16-stats-summary.json")
+	node, _ := summaryFacts(t, src)
+	dir := t.TempDir()
+	data, _ := os.ReadFile(src)
+	os.WriteFile(filepath.Join(dir, "from-customer.json"), data, 0o644)
+	doc := analyzeJSON(t, dir)
+	fixes := missingSourceFixes(doc)
+	for _, want := range []string{
+		"`kubectl get --raw /api/v1/nodes/" + node + "/proxy/metrics/cadvisor > cadvisor.txt`",
+		"`kubectl get pods -A --field-selector spec.nodeName=" + node + " -o yaml > pods.yaml`",
+		"`kubectl debug node/" + node + " -it --image=busybox -- dmesg -T > dmesg.txt`",
+		"`kubectl memsnap collect " + node + " -o incident/`",
+	} {
+		if !strings.Contains(fixes, want) {
+			t.Errorf("missing-source does not ask for %s:\n%s", want, fixes)
+		}
+	}
+	if strings.Contains(fixes, "/proxy/stats/summary") {
+		t.Errorf("asks for the summary it was given:\n%s", fixes)
+	}
+
+	// A raw dmesg (no host field) names no node: the commands say NODE.
+	dir = t.TempDir()
+	data, _ = os.ReadFile(testcorpus.Path(t, "oom-logs", "k8s-v1-docker-memcg-oom-anon-4.18.log"))
+	os.WriteFile(filepath.Join(dir, "dmesg.txt"), data, 0o644)
+	code, out, stderr := memsnap(t, nil, "analyze", "--format", "json", "-o", "-", "--now", fixedNow, dir)
+	if code > 1 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var d schema.Document
+	if err := json.Unmarshal([]byte(out), &d); err != nil {
+		t.Fatal(err)
+	}
+	fixes = missingSourceFixes(&d)
+	for _, want := range []string{
+		"`kubectl get --raw /api/v1/nodes/NODE/proxy/stats/summary > summary.json`",
+		"NODE: the node's name",
+	} {
+		if !strings.Contains(fixes, want) {
+			t.Errorf("missing-source without a node name does not say %q:\n%s", want, fixes)
+		}
+	}
+	if strings.Contains(fixes, "dmesg -T > dmesg.txt") {
+		t.Errorf("asks for the kernel log it was given:\n%s", fixes)
+	}
+}
+
+func missingSourceFixes(doc *schema.Document) string {
+	var b strings.Builder
+	for _, f := range doc.Findings {
+		if f.Rule == "missing-source" {
+			b.WriteString(f.Remediation + "\n")
+		}
+	}
+	return b.String()
+}

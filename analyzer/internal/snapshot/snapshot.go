@@ -89,8 +89,11 @@ type Snapshot struct {
 	Index    int    // position in the report's bundles[]
 	Source   string // the argument as given
 	NodeName string
-	View     bundle.View
-	Manifest *bundle.Manifest // nil when the bundle has none
+	// NodeNameKnown: the evidence names the node (manifest, summary, pods,
+	// Node object, metrics, kernel log host), not only the input's file name.
+	NodeNameKnown bool
+	View          bundle.View
+	Manifest      *bundle.Manifest // nil when the bundle has none
 
 	Node    NodeFacts
 	Meminfo *meminfo.Meminfo
