@@ -201,3 +201,55 @@ func missingSourceFixes(doc *schema.Document) string {
 	}
 	return b.String()
 }
+
+// TestLooseCadvisorOnly: a real kubelet /metrics/cadvisor dump alone gives
+// every container its series name as a workload with the working set and
+// rss of the file (read here with a plain regexp), and the rules that can
+// decide from cAdvisor (working-set-page-cache, oom-kill) run instead of
+// being skipped; no-memory-limit says it lacks the node's memory.available.
+func TestLooseCadvisorOnly(t *testing.T) {
+	cad, err := os.ReadFile(testcorpus.Path(t, "cadvisor-metrics", "nri-kubernetes-k8s-1_16-kubelet-metrics-cadvisor.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "metrics"), cad, 0o644)
+	doc := analyzeJSON(t, dir)
+	ws := cadvisorValues(t, string(cad), "container_memory_working_set_bytes")
+	rss := cadvisorValues(t, string(cad), "container_memory_rss")
+	got := map[string]bool{}
+	for _, w := range doc.Workloads {
+		if w.Container == "" {
+			continue
+		}
+		key := w.Namespace + "/" + w.Pod + "/" + w.Container
+		got[key] = true
+		want, ok := ws[key]
+		if !ok {
+			t.Errorf("workload %s has no series in the file", key)
+			continue
+		}
+		if w.WorkingSetReportedBytes == nil || float64(*w.WorkingSetReportedBytes) != want {
+			t.Errorf("%s: working set %v, want %v", key, w.WorkingSetReportedBytes, want)
+		}
+		if w.RSSBytes == nil || float64(*w.RSSBytes) != rss[key] {
+			t.Errorf("%s: rss %v, want %v", key, w.RSSBytes, rss[key])
+		}
+		if !strings.HasPrefix(w.Sources["working_set_reported_bytes"], "metrics ") {
+			t.Errorf("%s: source %q does not name the file", key, w.Sources["working_set_reported_bytes"])
+		}
+	}
+	for key := range ws {
+		if !got[key] {
+			t.Errorf("container %s of the file is not a workload", key)
+		}
+	}
+	for _, r := range []string{"working-set-page-cache", "oom-kill"} {
+		checkRan(t, doc, r)
+	}
+	for _, r := range doc.Rules {
+		if r.ID == "no-memory-limit" && (r.Status != "skipped" || !strings.Contains(r.Reason, "memory.available")) {
+			t.Errorf("no-memory-limit %s (%s), want skipped for want of memory.available", r.Status, r.Reason)
+		}
+	}
+}
