@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -251,5 +252,58 @@ func TestLooseCadvisorOnly(t *testing.T) {
 		if r.ID == "no-memory-limit" && (r.Status != "skipped" || !strings.Contains(r.Reason, "memory.available")) {
 			t.Errorf("no-memory-limit %s (%s), want skipped for want of memory.available", r.Status, r.Reason)
 		}
+	}
+}
+
+// TestTicket000Consistent: the ticket's cAdvisor dump and summary state the
+// numbers of sample seed-000-page-cache's cgroup files (the same node at the
+// same moment), read here from those files: working set = usage −
+// total_inactive_file, rss = total_rss, cache = total_cache, the limit.
+func TestTicket000Consistent(t *testing.T) {
+	samples := samplesDir(t)
+	cg := filepath.Join(samples, "seed-000-page-cache", "cgroup", "kubepods.slice",
+		"kubepods-podd8ee7250_41a7_41b8_a0d8_ffdd78c1e106.slice",
+		"cri-containerd-12805c3e7dfea52942dfb09c63cf8c17a4b285e32a17d8a65850b6a4d3cfbc44.scope")
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(cg, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	num := func(s string) float64 {
+		var v float64
+		if _, err := fmt.Sscan(s, &v); err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		return v
+	}
+	stat := map[string]float64{}
+	for _, line := range strings.Split(read("memory.stat"), "\n") {
+		if k, v, ok := strings.Cut(line, " "); ok {
+			stat[k] = num(v)
+		}
+	}
+	usage, limit := num(read("memory.usage_in_bytes")), num(read("memory.limit_in_bytes"))
+	cad, err := os.ReadFile(filepath.Join(samples, "ticket-000", "cadvisor.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const key = "ops/selfmon-7d9c8b6f5-x2x9k/selfmon"
+	for family, want := range map[string]float64{
+		"container_memory_usage_bytes":       usage,
+		"container_memory_working_set_bytes": usage - stat["total_inactive_file"],
+		"container_memory_rss":               stat["total_rss"],
+		"container_memory_cache":             stat["total_cache"],
+		"container_memory_mapped_file":       stat["total_mapped_file"],
+		"container_spec_memory_limit_bytes":  limit,
+	} {
+		if got := cadvisorValues(t, string(cad), family)[key]; got != want {
+			t.Errorf("cadvisor.txt %s = %v, the cgroup files say %v", family, got, want)
+		}
+	}
+	_, ws := summaryFacts(t, filepath.Join(samples, "ticket-000", "summary.json"))
+	if ws[key] != usage-stat["total_inactive_file"] {
+		t.Errorf("summary.json workingSetBytes %v, the cgroup files say %v", ws[key], usage-stat["total_inactive_file"])
 	}
 }

@@ -19,9 +19,10 @@ type Reported struct {
 	Usage, WorkingSet, RSS, Cache, Limit *Figure
 	Unlimited                            bool
 	// From cAdvisor only (the summary has no such fields): the file LRU
-	// lists (container_memory_total_{active,inactive}_file_bytes, cAdvisor
-	// ≥ v0.47 on kubelets that export them), mapped file pages and the OOM
-	// event counter (container_oom_events_total). nil = not in the scrape.
+	// lists (container_memory_total_{active,inactive}_file_bytes, added by
+	// google/cadvisor#3445 in 2024; older cAdvisors and the kubelets that
+	// embed them lack them), mapped file pages and the OOM event counter
+	// (container_oom_events_total). nil = not in the scrape.
 	ActiveFile, InactiveFile, MappedFile *Figure
 	OOMEvents                            *Figure
 }
