@@ -13,7 +13,7 @@ import (
 var OOMKill = &Rule{
 	ID:       "oom-kill",
 	Severity: schema.Critical,
-	NeedsAny: []snapshot.Data{snapshot.DataKernelLog, snapshot.DataCgroups, snapshot.DataPods},
+	NeedsAny: []snapshot.Data{snapshot.DataKernelLog, snapshot.DataCgroups, snapshot.DataPods, snapshot.DataCadvisorMetrics},
 	Doc: `A process was killed by the kernel's OOM killer
 What: a kernel OOM kill in logs/kernel.log, or a cgroup oom_kill counter (v1 memory.oom_control,
 v2 memory.events) above the kills the log shows (the log rotated). Each kill is attributed to its
@@ -23,8 +23,13 @@ fired — the container's, the pod's, kubepods' (node allocatable or a QoS slice
 what filled the cgroup: anon (heap), shmem/tmpfs, file cache, or kernel memory.
 Why: "OOMKilled" alone does not say whether the application leaked, a tmpfs volume filled the pod,
 or the node-level kubepods limit is too low; each needs a different fix.
+Without the kernel log and the cgroup tree the kill is still known, with less: from the pod status
+(lastState.terminated.reason OOMKilled), from events (OOMKilling, SystemOOM), and from cAdvisor's
+container_oom_events_total above 0 — counted on the cgroup whose limit fired, so a container's
+series says container scope and the pod-level series pod scope; what filled it stays unknown.
 Evidence: the kernel's own kill line and memory: usage/limit/failcnt line, the report's memory
-stats, the pod's last termination reason and restart count from kubelet/pods.json.
+stats, the pod's last termination reason and restart count from kubelet/pods.json; else the pod
+status, the events and the container_oom_events_total series.
 Fix: container scope + anon → raise the limit or fix the leak (heap profile); shmem → size or
 limit memory-backed emptyDir volumes; pod scope → a dead container's charges remain at the pod
 (see pod-orphaned-memory); kubepods scope → the kubepods cgroup limit is below what the scheduler
@@ -131,11 +136,15 @@ func oomFromAPI(p *Pass) {
 				f.Subject, c.Spec.RestartCount, p.Snap.NodeName)
 			f.Evidence = append(f.Evidence, schema.Evidence{File: file, Key: "lastState.terminated.reason",
 				Text: fmt.Sprintf("container %s: last termination OOMKilled, restartCount %d, limit %s", c.Name, c.Spec.RestartCount, bytesOrDash(c.Spec.MemoryLimit))})
+			if n := counterOf(c.Reported); n > 0 {
+				f.Evidence = append(f.Evidence, citeCounter(c.Reported.OOMEvents))
+			}
 			f.Remediation = "Compare the container's limit with what it uses (kubectl top pod, the working set); collect the kernel log for the scope and filler."
 			f.References = []string{"kubernetes/kubernetes:pkg/kubelet/kuberuntime/kuberuntime_container.go"}
 			p.Report(f)
 		}
 	}
+	oomFromCadvisorCounter(p)
 	for _, e := range p.Snap.Events {
 		if e.Reason != "OOMKilling" && e.Reason != "SystemOOM" {
 			continue
@@ -227,4 +236,66 @@ func bytesOrDash(p *int64) string {
 		return "-"
 	}
 	return units.Bytes(*p)
+}
+
+// oomFromCadvisorCounter reports the kills only cAdvisor's
+// container_oom_events_total states. cAdvisor reads the kernel log
+// (utils/oomparser) and adds one to the counter of the cgroup named as the
+// one whose limit fired — "killed as a result of limit of" / oom_memcg —
+// not the victim's (google/cadvisor:manager/manager.go watchForNewOoms). A
+// container's series above 0 is therefore a kill at its own limit, the pod
+// cgroup's series a kill at the pod limit. The counter lives as long as the
+// cgroup and the kubelet: a restarted container has a new cgroup at 0, so
+// a count on a running container means a process was killed but the
+// container kept running (the victim was not its main process), or the
+// scrape came between the kill and the restart.
+func oomFromCadvisorCounter(p *Pass) {
+	for _, pod := range p.Snap.Pods {
+		if n := counterOf(pod.Reported); n > 0 {
+			f := schema.Finding{Severity: schema.Critical}
+			pod.Fill(&f)
+			f.Title = "OOM kill at pod scope (from cAdvisor's counter; filler unknown)"
+			f.Summary = fmt.Sprintf("cAdvisor counts %d OOM kill(s) at the limit of pod %s (container_oom_events_total of the pod cgroup): the sum of its containers, with what dead containers left charged to it, reached the pod limit. Which process died and what filled the pod is not in the metrics: the node's kernel log would say (kubectl debug node/%s -it --image=busybox -- dmesg -T).",
+				n, f.Subject, p.Snap.NodeName)
+			f.Evidence = []schema.Evidence{citeCounter(pod.Reported.OOMEvents)}
+			f.Remediation = "A pod-level OOM often means a memory-backed emptyDir or a dead container's charges fill the pod: check pod-orphaned-memory and tmpfs-memory, set emptyDir.sizeLimit, or raise the pod's limits."
+			f.References = []string{"google/cadvisor:manager/manager.go", "kubernetes/kubernetes#128339"}
+			p.Report(f)
+		}
+		for _, c := range pod.Containers {
+			n := counterOf(c.Reported)
+			if n == 0 || c.Sandbox || (c.Spec != nil && c.Spec.LastTerminationReason == "OOMKilled") {
+				continue // the pod-status finding above already cites the counter
+			}
+			f := schema.Finding{Severity: schema.Critical}
+			c.Fill(&f)
+			f.Title = "OOM kill at container scope (from cAdvisor's counter; filler unknown)"
+			f.Summary = fmt.Sprintf("cAdvisor counts %d OOM kill(s) at the memory limit of %s (container_oom_events_total) in the container's current cgroup: a process in it was killed while the container kept running (or before its restart was scraped). Which process and what filled the cgroup is not in the metrics: the node's kernel log would say (kubectl debug node/%s -it --image=busybox -- dmesg -T).",
+				n, f.Subject, p.Snap.NodeName)
+			f.Evidence = []schema.Evidence{citeCounter(c.Reported.OOMEvents)}
+			if r := c.Reported; r != nil {
+				if r.Limit != nil {
+					f.Evidence = append(f.Evidence, citeFigure(r.Limit, "container limit"))
+				}
+				if r.WorkingSet != nil {
+					f.Evidence = append(f.Evidence, citeFigure(r.WorkingSet, "working set"))
+				}
+			}
+			f.Remediation = "A child process (a worker, a shell command) hit the container's limit: raise the limit or bound the worker's memory; the kernel log names the victim and what filled the cgroup."
+			f.References = []string{"google/cadvisor:manager/manager.go", "torvalds/linux:mm/oom_kill.c"}
+			p.Report(f)
+		}
+	}
+}
+
+func counterOf(r *snapshot.Reported) int64 {
+	if r == nil || r.OOMEvents == nil {
+		return 0
+	}
+	return r.OOMEvents.Bytes
+}
+
+func citeCounter(f *snapshot.Figure) schema.Evidence {
+	return schema.Evidence{File: f.File, Key: f.Key, Value: num(f.Bytes),
+		Text: fmt.Sprintf("container_oom_events_total = %d (OOM kills at this cgroup's limit since cAdvisor started watching it)", f.Bytes)}
 }

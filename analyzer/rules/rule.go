@@ -28,7 +28,11 @@ type Rule struct {
 	Needs []snapshot.Data
 	// NeedsAny lists inputs of which at least one must be present.
 	NeedsAny []snapshot.Data
-	Run      func(*Pass)
+	// NeedsWith, when set, names inputs needed given what the snapshot
+	// holds: a rule that decides from the cgroup tree with one more input,
+	// and at partial depth from other evidence without it.
+	NeedsWith func(*snapshot.Snapshot) []snapshot.Data
+	Run       func(*Pass)
 }
 
 // Title is the doc's first line.
@@ -76,7 +80,11 @@ func (p *Pass) Skipped() string { return p.skip }
 // MissingNeeds returns why r cannot run on s, or "".
 func (r *Rule) MissingNeeds(s *snapshot.Snapshot) string {
 	var missing []string
-	for _, d := range r.Needs {
+	needs := r.Needs
+	if r.NeedsWith != nil {
+		needs = append(append([]snapshot.Data(nil), needs...), r.NeedsWith(s)...)
+	}
+	for _, d := range needs {
 		if !s.Has(d) {
 			missing = append(missing, string(d))
 		}

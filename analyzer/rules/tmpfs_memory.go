@@ -23,7 +23,10 @@ after that container restarts, to the pod; they are never reclaimed without swap
 in the working set. Without a sizeLimit the volume may grow to node allocatable (SizeMemoryBackedVolumes)
 and the pod is OOM-killed again and again (kubernetes/kubernetes#128339).
 Evidence: volumes/tmpfs.tsv (size and used bytes of the mount), kubelet/summary.json volume
-usedBytes and capacityBytes, kubelet/pods.json emptyDir.medium and sizeLimit.
+usedBytes and capacityBytes, kubelet/pods.json emptyDir.medium and sizeLimit. Without node access
+the pod spec (kubectl get pod -o yaml: medium, sizeLimit, the containers' limits) and the summary's
+volume usedBytes decide it as well; the summary alone cannot, since it does not say which volume is
+memory-backed.
 Fix: set emptyDir.sizeLimit below the pod limit, clean the volume on start, or use a disk-backed
 emptyDir; count the volume in the pod's memory limit.
 References: kubernetes/website:content/en/docs/concepts/storage/volumes.md, kubernetes/kubernetes#128339`,
@@ -71,7 +74,7 @@ func runTmpfsMemory(p *Pass) {
 					if sv.SizeLimit != nil {
 						limit = "sizeLimit " + units.Bytes(*sv.SizeLimit)
 					}
-					v.evidence = append(v.evidence, schema.Evidence{File: "kubelet/pods.json", Key: "volumes[" + sv.Name + "].emptyDir",
+					v.evidence = append(v.evidence, schema.Evidence{File: podListFile(p), Key: "volumes[" + sv.Name + "].emptyDir",
 						Text: "emptyDir medium Memory, " + limit})
 				}
 			}
@@ -104,6 +107,19 @@ func runTmpfsMemory(p *Pass) {
 		if n := v.pod.Cgroup; n != nil && n.Limit != nil && !n.Unlimited {
 			podLimit = &n.Limit.N
 			v.evidence = append(v.evidence, cite(n.Limit, "pod limit"))
+		} else if n == nil {
+			// No pod cgroup in the input: the pod limit the kubelet sets
+			// from the spec (Σ container limits when every container has
+			// one, kubernetes/kubernetes:pkg/kubelet/cm/helpers_linux.go
+			// ResourceConfigForPod), else as the summary implies it.
+			if sp := v.pod.Spec; sp != nil && sp.MemoryLimit != nil {
+				podLimit = sp.MemoryLimit
+				v.evidence = append(v.evidence, schema.Evidence{File: podListFile(p), Key: "spec.containers[*].resources.limits.memory (sum)", Value: num(*sp.MemoryLimit),
+					Text: fmt.Sprintf("pod limit = Σ container limits = %d (%s)", *sp.MemoryLimit, units.Bytes(*sp.MemoryLimit))})
+			} else if r := v.pod.Reported; r != nil && r.Limit != nil {
+				podLimit = &r.Limit.Bytes
+				v.evidence = append(v.evidence, citeFigure(r.Limit, "pod limit"))
+			}
 		}
 		unbounded := v.sizeLimit == nil && (v.pod.Spec != nil || v.size == nil || podLimit == nil || *v.size >= *podLimit)
 		tooBig := podLimit != nil && v.size != nil && *v.size > *podLimit

@@ -47,6 +47,7 @@ func Build(in Input, opts Options) *Snapshot {
 	s.buildCatalogue2()
 	s.buildSeries()
 	s.NodeName = s.nodeName()
+	s.NodeNameKnown = s.NodeName != s.sourceBase()
 	return s
 }
 
@@ -175,9 +176,22 @@ func (s *Snapshot) nodeName() string {
 			return h
 		}
 	}
+	return s.sourceBase()
+}
+
+// sourceBase is the input's file name without its archive suffix: the node
+// name when no evidence names the node.
+func (s *Snapshot) sourceBase() string {
 	base := filepath.Base(s.Source)
 	for _, ext := range []string{".tar.gz", ".tgz", ".tar.xz", ".tar.zst", ".tar", ".zip"} {
 		base = strings.TrimSuffix(base, ext)
 	}
 	return path.Clean(base)
+}
+
+// IsLoose reports whether the input is loose files (a ticket's attachments)
+// rather than a bundle.
+func (s *Snapshot) IsLoose() bool {
+	li, ok := s.View.(interface{ IsLoose() bool })
+	return ok && li.IsLoose()
 }

@@ -28,6 +28,9 @@ func (s *Snapshot) buildMetrics() {
 				s.Metrics = map[string]*promtext.Metrics{}
 			}
 			s.Metrics[p] = m
+			if p != bundle.KubeletMetricsResource && m != nil && len(m.Samples("container_memory_working_set_bytes")) > 0 {
+				s.setHas(DataCadvisorMetrics)
+			}
 			return nil
 		})
 	}

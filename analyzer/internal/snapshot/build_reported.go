@@ -3,7 +3,10 @@ package snapshot
 import (
 	"fmt"
 	"math"
+	"sort"
 
+	"github.com/memsnap/memsnap/analyzer/internal/kube"
+	"github.com/memsnap/memsnap/analyzer/internal/podpath"
 	"github.com/memsnap/memsnap/analyzer/internal/promtext"
 	"github.com/memsnap/memsnap/bundle"
 )
@@ -15,6 +18,13 @@ import (
 type Reported struct {
 	Usage, WorkingSet, RSS, Cache, Limit *Figure
 	Unlimited                            bool
+	// From cAdvisor only (the summary has no such fields): the file LRU
+	// lists (container_memory_total_{active,inactive}_file_bytes, added by
+	// google/cadvisor#3445 in 2024; older cAdvisors and the kubelets that
+	// embed them lack them), mapped file pages and the OOM event counter
+	// (container_oom_events_total). nil = not in the scrape.
+	ActiveFile, InactiveFile, MappedFile *Figure
+	OOMEvents                            *Figure
 }
 
 // Any reports whether any number is known.
@@ -30,6 +40,9 @@ func (s *Snapshot) buildReported() {
 	if cad == nil {
 		cad = s.Metrics[bundle.CadvisorMetrics]
 	}
+	if s.Cgroups == nil && cad != nil {
+		s.podsFromCadvisor(cad)
+	}
 	for _, p := range s.Pods {
 		r := &Reported{}
 		if st := p.Stats; st != nil && st.Memory != nil {
@@ -37,6 +50,7 @@ func (s *Snapshot) buildReported() {
 			r.Usage = u64Figure(st.Memory.UsageBytes, bundle.KubeletSummary, key+"usageBytes")
 			r.WorkingSet = u64Figure(st.Memory.WorkingSetBytes, bundle.KubeletSummary, key+"workingSetBytes")
 			r.RSS = u64Figure(st.Memory.RSSBytes, bundle.KubeletSummary, key+"rssBytes")
+			r.Limit = summaryLimit(st.Memory, key)
 		}
 		s.fromCadvisor(r, cad, p.Namespace, p.Name, "")
 		p.Reported = r
@@ -47,6 +61,7 @@ func (s *Snapshot) buildReported() {
 				cr.Usage = u64Figure(st.Memory.UsageBytes, bundle.KubeletSummary, key+"usageBytes")
 				cr.WorkingSet = u64Figure(st.Memory.WorkingSetBytes, bundle.KubeletSummary, key+"workingSetBytes")
 				cr.RSS = u64Figure(st.Memory.RSSBytes, bundle.KubeletSummary, key+"rssBytes")
+				cr.Limit = summaryLimit(st.Memory, key)
 			}
 			if c.Name != "" && !c.Sandbox {
 				s.fromCadvisor(cr, cad, p.Namespace, p.Name, c.Name)
@@ -88,15 +103,47 @@ func (s *Snapshot) fromCadvisor(r *Reported, m *promtext.Metrics, ns, pod, conta
 	if r.Usage == nil {
 		r.Usage = get("container_memory_usage_bytes")
 	}
+	r.ActiveFile = get("container_memory_total_active_file_bytes")
+	r.InactiveFile = get("container_memory_total_inactive_file_bytes")
+	r.MappedFile = get("container_memory_mapped_file")
+	r.OOMEvents = get("container_oom_events_total")
+	if container == "" {
+		// Pod-level: the series whose cgroup id is the pod cgroup itself,
+		// not the sandbox's that newer kubelets also label container="".
+		for _, smp := range m.ForContainer("container_oom_events_total", ns, pod, "") {
+			id, _ := smp.Labels.Get("id")
+			if ref := podpath.Parse(id); ref.Level == podpath.LevelPod && ref.Child == "" && smp.Value >= 0 && smp.Value < math.MaxInt64/2 {
+				r.OOMEvents = &Figure{Bytes: int64(smp.Value), File: file,
+					Key: fmt.Sprintf("container_oom_events_total{namespace=%q,pod=%q,container=\"\",id=%q}", ns, pod, id)}
+			}
+		}
+	}
 	if l := get("container_spec_memory_limit_bytes"); l != nil {
 		// cAdvisor reports 0 for a cgroup without a limit (and the v1
 		// sentinel or v2 "max" as a huge number).
 		if l.Bytes == 0 || l.Bytes >= 1<<62 {
-			r.Unlimited = true
+			r.Unlimited, r.Limit = true, nil
 		} else {
 			r.Limit = l
 		}
 	}
+}
+
+// summaryLimit is the cgroup's limit as the summary implies it: the kubelet
+// states availableBytes only for a cgroup with a limit, as limit − working
+// set (kubernetes/kubernetes:pkg/kubelet/stats/helper.go,
+// cadvisorInfoToMemoryStats), so the limit is their sum. nil when the
+// summary states no availableBytes (no limit, or not said).
+func summaryLimit(m *kube.Memory, key string) *Figure {
+	if m == nil || m.AvailableBytes == nil || m.WorkingSetBytes == nil {
+		return nil
+	}
+	sum := *m.AvailableBytes + *m.WorkingSetBytes
+	if sum > math.MaxInt64/2 || sum < *m.AvailableBytes {
+		return nil
+	}
+	return &Figure{Bytes: int64(sum), File: bundle.KubeletSummary, Key: key + "workingSetBytes + availableBytes",
+		Note: "the kubelet states availableBytes = limit − working set only for a limited cgroup"}
 }
 
 func u64Figure(v *uint64, file, key string) *Figure {
@@ -126,4 +173,77 @@ func (s *Snapshot) metricsNodeName() string {
 		}
 	}
 	return ""
+}
+
+// podsFromCadvisor adds, when there is no cgroup tree, the pods and
+// containers only cAdvisor's series name (a ticket with a /metrics/cadvisor
+// dump and nothing else): one per namespace/pod/container label set of
+// container_memory_working_set_bytes, the UID from the series' cgroup id
+// when it parses as a pod cgroup. The pause container ("POD" on old
+// kubelets, or a container-less series with an image) and pod-level series
+// (container="") make no container.
+func (s *Snapshot) podsFromCadvisor(m *promtext.Metrics) {
+	if s.PodsByUID == nil {
+		s.PodsByUID = map[string]*Pod{}
+	}
+	byName := map[string]*Pod{}
+	for _, p := range s.Pods {
+		byName[p.Namespace+"/"+p.Name] = p
+	}
+	added := false
+	for _, smp := range m.Samples("container_memory_working_set_bytes") {
+		c := smp.Container()
+		if c.Pod == "" || c.Namespace == "" {
+			continue
+		}
+		key := c.Namespace + "/" + c.Pod
+		p := byName[key]
+		if p == nil {
+			uid := podpath.Parse(c.ID).PodUID
+			if uid != "" && s.PodsByUID[uid] != nil {
+				continue // the same pod under another name: leave it alone
+			}
+			p = &Pod{UID: uid, Namespace: c.Namespace, Name: c.Pod}
+			if uid != "" {
+				s.PodsByUID[uid] = p
+			}
+			byName[key] = p
+			s.Pods = append(s.Pods, p)
+			added = true
+		} else if p.Stats != nil || p.Spec != nil {
+			continue // the summary or the pod list already said which containers it has
+		}
+		if c.Container == "" || c.Container == "POD" {
+			continue
+		}
+		known := false
+		for _, x := range p.Containers {
+			known = known || x.Name == c.Container
+		}
+		if !known {
+			p.Containers = append(p.Containers, &Container{Pod: p, Name: c.Container})
+			sort.SliceStable(p.Containers, func(i, j int) bool { return p.Containers[i].Name < p.Containers[j].Name })
+		}
+	}
+	if added {
+		sort.SliceStable(s.Pods, func(i, j int) bool {
+			a, b := s.Pods[i], s.Pods[j]
+			if a.Namespace != b.Namespace {
+				return a.Namespace < b.Namespace
+			}
+			if a.Name != b.Name {
+				return a.Name < b.Name
+			}
+			return a.UID < b.UID
+		})
+	}
+}
+
+// CadvisorFile is the bundle path of the cAdvisor exposition the reported
+// numbers came from: the kubelet's, else a standalone cAdvisor's.
+func (s *Snapshot) CadvisorFile() string {
+	if s.Metrics[bundle.KubeletMetricsCadvisor] == nil && s.Metrics[bundle.CadvisorMetrics] != nil {
+		return bundle.CadvisorMetrics
+	}
+	return bundle.KubeletMetricsCadvisor
 }

@@ -47,6 +47,10 @@ const (
 	DataProcFds       Data = "open files (proc/*/fds.tsv)"
 	DataTmpfs         Data = "tmpfs volumes (volumes/tmpfs.tsv)"
 	DataSeries        Data = "time series (series/: memsnap-collect --watch, or Prometheus range exports)"
+	// DataCadvisorMetrics is a cAdvisor exposition with per-container
+	// memory series (the kubelet's /metrics/cadvisor or a standalone
+	// cAdvisor's /metrics).
+	DataCadvisorMetrics Data = "cAdvisor metrics (kubelet/metrics-cadvisor.prom)"
 )
 
 // SourceOf is the collector source that provides d.
@@ -58,7 +62,7 @@ func SourceOf(d Data) string {
 		return bundle.SourceLogs
 	case DataMeminfo:
 		return bundle.SourceNode
-	case DataPods, DataSummary, DataKubeletConfig, DataKubeletLog:
+	case DataPods, DataSummary, DataKubeletConfig, DataKubeletLog, DataCadvisorMetrics:
 		return bundle.SourceKubelet
 	case DataSystemd:
 		return bundle.SourceSystemd
@@ -78,15 +82,18 @@ func SourceOf(d Data) string {
 
 // AllData lists every Data in a stable order.
 var AllData = []Data{DataCgroups, DataKernelLog, DataMeminfo, DataPods, DataSummary, DataKubeletConfig,
-	DataKubeletLog, DataSystemd, DataHeapProfiles, DataAgentLog, DataProcFds, DataTmpfs, DataSeries}
+	DataKubeletLog, DataSystemd, DataHeapProfiles, DataAgentLog, DataProcFds, DataTmpfs, DataSeries, DataCadvisorMetrics}
 
 // Snapshot is one bundle, parsed.
 type Snapshot struct {
 	Index    int    // position in the report's bundles[]
 	Source   string // the argument as given
 	NodeName string
-	View     bundle.View
-	Manifest *bundle.Manifest // nil when the bundle has none
+	// NodeNameKnown: the evidence names the node (manifest, summary, pods,
+	// Node object, metrics, kernel log host), not only the input's file name.
+	NodeNameKnown bool
+	View          bundle.View
+	Manifest      *bundle.Manifest // nil when the bundle has none
 
 	Node    NodeFacts
 	Meminfo *meminfo.Meminfo
