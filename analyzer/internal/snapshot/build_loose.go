@@ -118,6 +118,24 @@ func (s *Snapshot) buildKubeObjects() {
 					}
 					s.Events = append(s.Events, ev)
 				}
+				switch lf.Kind {
+				case loose.DescribePod:
+					pl, err := kube.ParseDescribePods(strings.NewReader(string(data)), lf.Path)
+					if err != nil {
+						s.Problemf("%v (its Events section was read, the pod is not)", err)
+						return nil
+					}
+					s.mergePods(pl, lf.Path)
+				case loose.DescribeNode:
+					n, err := kube.ParseDescribeNode(strings.NewReader(string(data)), lf.Path)
+					if err != nil {
+						s.Problemf("%v (its Events section was read, the node is not)", err)
+						return nil
+					}
+					if s.KubeNode == nil {
+						s.KubeNode, s.KubeNodeFile = n, lf.Path
+					}
+				}
 				return nil
 			})
 		}

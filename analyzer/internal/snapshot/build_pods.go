@@ -72,7 +72,19 @@ func (s *Snapshot) buildPods() {
 	if s.PodList != nil {
 		for i := range s.PodList.Pods {
 			sp := &s.PodList.Pods[i]
-			p := get(sp.UID)
+			var p *Pod
+			if sp.UID != "" {
+				p = get(sp.UID)
+			} else {
+				// A pod known only by name (kubectl describe without an
+				// event naming its UID): keyed by namespace/name, which no
+				// UID spells, its UID left empty.
+				key := sp.Namespace + "/" + sp.Name
+				if p = s.PodsByUID[key]; p == nil {
+					p = &Pod{}
+					s.PodsByUID[key] = p
+				}
+			}
 			p.Spec = sp
 			p.Namespace, p.Name = sp.Namespace, sp.Name
 			if sp.QoS != "" {
