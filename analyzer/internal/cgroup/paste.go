@@ -78,6 +78,9 @@ func SplitPasted(r io.Reader, file string) ([]PastedFile, error) {
 			continue // "tail: cannot open 'memory.force_empty' …" (write-only files)
 		}
 		if cur == nil {
+			if f := strings.Fields(line); len(f) > 2 {
+				continue // prose or a prompt ("[root@node ~]# tail -n +1 …") before the first file
+			}
 			cur = &PastedFile{Line: n}
 		}
 		body.WriteString(line)

@@ -13,7 +13,8 @@ import (
 // tailPaste is `tail -n +1 /sys/fs/cgroup/memory/memory.*` inside a v1
 // container, quoted in a mail reply (written after GNU tail's layout; the
 // write-only memory.force_empty makes tail complain on stderr, captured too).
-const tailPaste = `> # tail -n +1 /sys/fs/cgroup/memory/memory.*
+const tailPaste = `> Here is what the container shows:
+> [root@trade-prod-6d8f9c7b4-zj67p /]# tail -n +1 /sys/fs/cgroup/memory/memory.*
 > ==> /sys/fs/cgroup/memory/memory.limit_in_bytes <==
 > 17179869184
 >
@@ -48,7 +49,7 @@ func TestSplitPasted(t *testing.T) {
 	if strings.Join(got, ",") != want {
 		t.Errorf("files %v\nwant %s", got, want)
 	}
-	if string(files[0].Data) != "17179869184\n" || files[2].Line != 8 || !strings.HasPrefix(string(files[2].Data), "cache 118784000\nrss") {
+	if string(files[0].Data) != "17179869184\n" || files[2].Line != 9 || !strings.HasPrefix(string(files[2].Data), "cache 118784000\nrss") {
 		t.Errorf("first %q, stat line %d data %q", files[0].Data, files[2].Line, files[2].Data)
 	}
 }

@@ -101,6 +101,13 @@ func (s *Snapshot) buildKubeObjects() {
 				s.Events = append(s.Events, evs...)
 				return err
 			})
+		case loose.CgroupFiles:
+			read(func(r io.Reader) error {
+				if err := s.readPasted(r, lf.Path); err != nil {
+					s.Problemf("%v (this file is skipped; other rules still ran)", err)
+				}
+				return nil
+			})
 		case loose.EventsText, loose.DescribePod, loose.DescribeNode:
 			read(func(r io.Reader) error {
 				data, err := io.ReadAll(io.LimitReader(r, kube.MaxJSONBytes))

@@ -182,8 +182,13 @@ func (s *Snapshot) buildPods() {
 		})
 		s.Pods = append(s.Pods, p)
 	}
-	sort.Slice(s.Pods, func(i, j int) bool {
-		a, b := s.Pods[i], s.Pods[j]
+	sortPods(s.Pods)
+}
+
+// sortPods orders pods by namespace, name, UID.
+func sortPods(pods []*Pod) {
+	sort.Slice(pods, func(i, j int) bool {
+		a, b := pods[i], pods[j]
 		if a.Namespace != b.Namespace {
 			return a.Namespace < b.Namespace
 		}
