@@ -162,4 +162,3 @@ func hasProblem(s *Snapshot, sub string) bool {
 	}
 	return false
 }
-
