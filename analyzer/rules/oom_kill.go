@@ -101,7 +101,9 @@ func runOOMKill(p *Pass) {
 		}
 		p.Report(f)
 	}
-	if !p.Snap.Has(snapshot.DataKernelLog) && !p.Snap.Has(snapshot.DataCgroups) {
+	// Pasted cgroup files hold no counter of a killed container's cgroup
+	// (gone with it on v1), so the pod status still speaks.
+	if !p.Snap.Has(snapshot.DataKernelLog) && (!p.Snap.Has(snapshot.DataCgroups) || p.Snap.CgroupsPasted) {
 		oomFromAPI(p)
 	}
 }

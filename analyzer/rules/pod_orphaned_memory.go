@@ -105,7 +105,7 @@ func runPodOrphanedMemory(p *Pass) {
 		}
 		for _, c := range pod.Containers {
 			if c.Spec != nil && c.Spec.RestartCount > 0 {
-				f.Evidence = append(f.Evidence, schema.Evidence{File: "kubelet/pods.json", Key: "restartCount",
+				f.Evidence = append(f.Evidence, schema.Evidence{File: fileOr(pod.Spec.File, "kubelet/pods.json"), Key: "restartCount",
 					Text: fmt.Sprintf("container %s restarted %d time(s), last termination %s", c.Name, c.Spec.RestartCount, orDash(c.Spec.LastTerminationReason))})
 			}
 		}

@@ -74,7 +74,7 @@ func runTmpfsMemory(p *Pass) {
 					if sv.SizeLimit != nil {
 						limit = "sizeLimit " + units.Bytes(*sv.SizeLimit)
 					}
-					v.evidence = append(v.evidence, schema.Evidence{File: podListFile(p), Key: "volumes[" + sv.Name + "].emptyDir",
+					v.evidence = append(v.evidence, schema.Evidence{File: fileOr(pod.Spec.File, podListFile(p)), Key: "volumes[" + sv.Name + "].emptyDir",
 						Text: "emptyDir medium Memory, " + limit})
 				}
 			}
@@ -96,6 +96,21 @@ func runTmpfsMemory(p *Pass) {
 				v.evidence = append(v.evidence, schema.Evidence{File: "kubelet/summary.json", Key: "volume[" + sv.Name + "].usedBytes",
 					Value: num(int64(*sv.UsedBytes)), Text: fmt.Sprintf("kubelet: volume %s usedBytes %s", sv.Name, units.Bytes(int64(*sv.UsedBytes)))})
 			}
+		}
+	}
+	// Without a mount listing or volume stats, the pod cgroup's shmem is
+	// what its tmpfs files are charged as (v1 total_shmem, v2 shmem; tmpfs
+	// pages are shmem, torvalds/linux:mm/shmem.c): with one memory-backed
+	// volume, it is that volume's, /dev/shm included.
+	byPod := map[*snapshot.Pod][]*memVolume{}
+	for _, v := range vols {
+		byPod[v.pod] = append(byPod[v.pod], v)
+	}
+	for pod, vs := range byPod {
+		if n := pod.Cgroup; len(vs) == 1 && vs[0].used == nil && n != nil && n.Shmem != nil {
+			used := n.Shmem.N
+			vs[0].used = &used
+			vs[0].evidence = append(vs[0].evidence, cite(n.Shmem, "pod shmem, the only memory-backed volume's"))
 		}
 	}
 	for _, k := range sortedKeys(vols) {

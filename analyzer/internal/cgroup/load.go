@@ -55,7 +55,13 @@ type singleValue struct {
 // are v2; memory.usage_in_bytes, memory.limit_in_bytes, ... v1) and, failing
 // that, from memory.stat keys. Unreadable files and lines become Problems;
 // the rest of the tree still loads.
-func Load(v bundle.View, version int) (*Tree, []Problem) {
+func Load(v bundle.View, version int) (*Tree, []Problem) { return LoadCited(v, version, nil) }
+
+// LoadCited is Load with every Value citing cite(bundle path) instead of the
+// bundle path, and single-value files keyed by their name: pasted cgroup
+// files (see SplitPasted) are put in a view under made-up cgroup/ paths and
+// cite the loose file they were pasted in. cite nil is Load.
+func LoadCited(v bundle.View, version int, cite func(string) string) (*Tree, []Problem) {
 	var probs []Problem
 	raws := map[string]*rawCgroup{}
 	votes := [3]int{}
@@ -100,7 +106,7 @@ func Load(v bundle.View, version int) (*Tree, []Problem) {
 	for cg, rc := range raws {
 		n := t.node(cg)
 		n.Files = rc.files
-		normalise(v, n, rc, version)
+		normalise(v, n, rc, version, cite)
 	}
 	for _, n := range t.Nodes {
 		slices.SortFunc(n.Children, func(a, b *Node) int { return strings.Compare(a.Path, b.Path) })

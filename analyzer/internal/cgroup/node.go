@@ -94,7 +94,16 @@ type Node struct {
 	Procs []int            // cgroup.procs, sorted; nil when the file is absent
 	Stat  map[string]int64 // raw memory.stat; nil when the file is absent
 
-	version int
+	version  int
+	statFile string // what memory.stat values cite when not Dir+"memory.stat" (LoadCited)
+}
+
+// statPath is the file memory.stat values cite.
+func (n *Node) statPath() string {
+	if n.statFile != "" {
+		return n.statFile
+	}
+	return n.Dir + "memory.stat"
 }
 
 // StatValue returns the raw memory.stat key, or nil when absent.
@@ -103,7 +112,7 @@ func (n *Node) StatValue(key string) *Value {
 	if !ok {
 		return nil
 	}
-	return &Value{N: v, File: n.Dir + "memory.stat", Key: key}
+	return &Value{N: v, File: n.statPath(), Key: key}
 }
 
 // Local returns the cgroup's own (non-hierarchical) memory.stat counter on

@@ -4,7 +4,7 @@ import "github.com/memsnap/memsnap/bundle"
 
 // normalise fills n's typed fields from the raw files of its directory,
 // following how runc and cAdvisor read each version (DOMAIN §2.1).
-func normalise(v bundle.View, n *Node, rc *rawCgroup, version int) {
+func normalise(v bundle.View, n *Node, rc *rawCgroup, version int, cite func(string) string) {
 	n.version = version
 	n.Stat = rc.keyed["memory.stat"]
 	n.PSI = rc.psi
@@ -14,7 +14,10 @@ func normalise(v bundle.View, n *Node, rc *rawCgroup, version int) {
 			n.Procs = []int{} // present and empty differs from absent
 		}
 	}
-	r := &reader{v: v, n: n, rc: rc}
+	r := &reader{v: v, n: n, rc: rc, cite: cite}
+	if n.Stat != nil && cite != nil {
+		n.statFile = r.file("memory.stat")
+	}
 	switch version {
 	case 1:
 		normaliseV1(n, r)
@@ -118,7 +121,7 @@ func kernelV2(n *Node) *Value {
 	if keys == "" {
 		return nil
 	}
-	return &Value{N: sum, File: n.Dir + "memory.stat", Key: keys}
+	return &Value{N: sum, File: n.statPath(), Key: keys}
 }
 
 // workingSet is cAdvisor's setMemoryStats: usage minus inactive_file, floored
@@ -157,6 +160,7 @@ type reader struct {
 	// per-Value concatenations were 17 MB of the live heap).
 	// A node cites about ten files: a linear search beats a map.
 	files []citedFile
+	cite  func(string) string // nil: cite the bundle path
 }
 
 type citedFile struct{ base, path string }
@@ -169,6 +173,9 @@ func (r *reader) file(base string) string {
 		}
 	}
 	p := bundle.SharedPath(r.v, r.n.Dir+base)
+	if r.cite != nil {
+		p = r.cite(p)
+	}
 	r.files = append(r.files, citedFile{base, p})
 	return p
 }
@@ -178,7 +185,16 @@ func (r *reader) single(base string) *Value {
 	if !ok {
 		return nil
 	}
-	return &Value{N: s.n, File: r.file(base)}
+	return &Value{N: s.n, File: r.file(base), Key: r.singleKey(base)}
+}
+
+// singleKey is "" for a file of its own, the file's name for a cited one
+// (one pasted file holds several single-value files).
+func (r *reader) singleKey(base string) string {
+	if r.cite == nil {
+		return ""
+	}
+	return base
 }
 
 // limit reads a v2 limit file: "max" or a value at the v1-style sentinel both
@@ -188,7 +204,7 @@ func (r *reader) limit(base string) (*Value, bool) {
 	if !ok {
 		return nil, false
 	}
-	return &Value{N: s.n, File: r.file(base)}, s.isMax || IsUnlimited(s.n)
+	return &Value{N: s.n, File: r.file(base), Key: r.singleKey(base)}, s.isMax || IsUnlimited(s.n)
 }
 
 func (r *reader) stat(key string) *Value { return r.keyed("memory.stat", key) }

@@ -156,7 +156,15 @@ func PodsFromObjects(objs []json.RawMessage, path string) (*PodList, error) {
 		}
 		items = append(items, p)
 	}
-	return NewPodList(items), firstErr
+	return NewPodList(items).from(path), firstErr
+}
+
+// from sets the file every pod was read from.
+func (l *PodList) from(path string) *PodList {
+	for i := range l.Pods {
+		l.Pods[i].File = path
+	}
+	return l
 }
 
 // NewPodList is ParsePods over decoded pods.
@@ -189,23 +197,95 @@ func (l *PodList) index() {
 	}
 }
 
-// Merge adds the pods of o not in l (by UID, else namespace/name).
+// Merge adds the pods of o not in l (by UID, else namespace/name). A pod
+// both hold keeps l's facts and takes from o what l lacks: a pod read from
+// `kubectl describe` has no UID unless an event names it, one from `kubectl
+// get -o yaml` has it.
 func (l *PodList) Merge(o *PodList) {
 	if o == nil {
 		return
 	}
-	have := map[string]bool{}
-	for _, p := range l.Pods {
-		have[p.UID] = true
-		have[p.Namespace+"/"+p.Name] = true
+	have := map[string]int{}
+	for i, p := range l.Pods {
+		if p.UID != "" {
+			have[p.UID] = i
+		}
+		have[p.Namespace+"/"+p.Name] = i
 	}
 	for _, p := range o.Pods {
-		if (p.UID != "" && have[p.UID]) || have[p.Namespace+"/"+p.Name] {
+		i, ok := have[p.UID]
+		if !ok || p.UID == "" {
+			i, ok = have[p.Namespace+"/"+p.Name]
+		}
+		if ok {
+			l.Pods[i].fill(&p)
 			continue
 		}
 		l.Pods = append(l.Pods, p)
 	}
 	l.index()
+}
+
+// fill takes from o the facts p lacks; containers are matched by name.
+func (p *Pod) fill(o *Pod) {
+	set := func(dst *string, v string) {
+		if *dst == "" {
+			*dst = v
+		}
+	}
+	set(&p.UID, o.UID)
+	set(&p.NodeName, o.NodeName)
+	set(&p.QoS, o.QoS)
+	set(&p.Phase, o.Phase)
+	set(&p.Reason, o.Reason)
+	set(&p.Message, o.Message)
+	if p.OwnerKind == "" {
+		p.OwnerKind, p.Owner = o.OwnerKind, o.Owner
+	}
+	if p.Priority == nil {
+		p.Priority = o.Priority
+	}
+	// Both describe one pod: a limit one of them states (a trimmed
+	// `get -o yaml` may lack resources) is the pod's.
+	if p.MemoryLimit == nil {
+		p.MemoryLimit = o.MemoryLimit
+	}
+	if p.MemoryRequest == nil {
+		p.MemoryRequest = o.MemoryRequest
+	}
+	if len(p.Volumes) == 0 {
+		p.Volumes = o.Volumes
+	}
+	for _, oc := range o.Containers {
+		found := false
+		for i := range p.Containers {
+			c := &p.Containers[i]
+			if c.Name != oc.Name || c.Init != oc.Init {
+				continue
+			}
+			found = true
+			if c.ID == "" {
+				c.ID, c.Runtime = oc.ID, oc.Runtime
+			}
+			if c.MemoryLimit == nil {
+				c.MemoryLimit = oc.MemoryLimit
+			}
+			if c.MemoryRequest == nil {
+				c.MemoryRequest = oc.MemoryRequest
+			}
+			if c.LastTerminationReason == "" && oc.LastTerminationReason != "" {
+				c.LastTerminationReason, c.LastExitCode, c.LastFinishedAt, c.LastContainerID =
+					oc.LastTerminationReason, oc.LastExitCode, oc.LastFinishedAt, oc.LastContainerID
+			}
+			c.RestartCount = max(c.RestartCount, oc.RestartCount)
+			if c.State == "" {
+				c.State, c.StateReason, c.Ready = oc.State, oc.StateReason, oc.Ready
+			}
+		}
+		if !found {
+			p.Containers = append(p.Containers, oc)
+		}
+	}
 }
 
 // NodeFromObjects takes the first Node object.

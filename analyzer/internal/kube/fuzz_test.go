@@ -3,6 +3,7 @@ package kube
 import (
 	"bytes"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/memsnap/memsnap/internal/testcorpus"
@@ -63,6 +64,43 @@ func FuzzParsePodsIndex(f *testing.F) {
 			if e.Restart < 0 || e.UID == "" {
 				t.Fatalf("bad entry %+v", e)
 			}
+		}
+	})
+}
+
+func FuzzParseDescribe(f *testing.F) {
+	for _, name := range []string{"describe-pod-oomkilled-kind-busybox-tail-dev-zero-50Mi.txt",
+		"describe-pod-oomkilled-kind-memory-eater-100Mi.txt", "describe-node-charmed-k8s-1.23-openstack.txt",
+		"describe-node-events-aks-systemoom-oomkilling.txt"} {
+		b, err := os.ReadFile(testcorpus.Path(f, "kubectl", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(describeTmpfsPod))
+	f.Add([]byte("Name: a\nContainers:\n    deep:\n  c:\n    State: Terminated\n      Exit Code: 99999999999\nVolumes:\n  v:\n    Type: EmptyDir\n    SizeLimit: 1e9\n"))
+	f.Add([]byte("> Name:\n>Conditions:\n>   x\n>  Type  Status\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if pl, err := ParseDescribePods(bytes.NewReader(data), "f.txt"); err == nil {
+			if len(pl.Pods) == 0 {
+				t.Fatal("no error and no pod")
+			}
+			for _, p := range pl.Pods {
+				for _, c := range p.Containers {
+					if c.RestartCount < 0 {
+						t.Fatalf("negative restart count %d", c.RestartCount)
+					}
+					pl.ContainerByID(c.ID)
+				}
+			}
+		} else if !strings.HasPrefix(err.Error(), "f.txt: ") {
+			t.Fatalf("error does not name the file: %v", err)
+		}
+		if n, err := ParseDescribeNode(bytes.NewReader(data), "f.txt"); err == nil {
+			n.Condition("MemoryPressure")
+		} else if !strings.HasPrefix(err.Error(), "f.txt: ") {
+			t.Fatalf("error does not name the file: %v", err)
 		}
 	})
 }

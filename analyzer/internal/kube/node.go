@@ -52,6 +52,11 @@ func ParseNodeFrom(r io.Reader, path string) (*Node, error) {
 	if err := DecodeJSON(r, path, 0, &in); err != nil {
 		return nil, err
 	}
+	return nodeView(&in), nil
+}
+
+// nodeView is memsnap's view of a decoded Node object.
+func nodeView(in *corev1.Node) *Node {
 	out := &Node{
 		Name:           in.Name,
 		KubeletVersion: in.Status.NodeInfo.KubeletVersion,
@@ -78,5 +83,5 @@ func ParseNodeFrom(r io.Reader, path string) (*Node, error) {
 		})
 	}
 	sort.SliceStable(out.Conditions, func(i, j int) bool { return out.Conditions[i].Type < out.Conditions[j].Type })
-	return out, nil
+	return out
 }

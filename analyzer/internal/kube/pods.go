@@ -40,6 +40,9 @@ type Pod struct {
 	// StatefulSet, DaemonSet, Job, …), from the controller ownerReference;
 	// empty for a pod without one. See owner.go.
 	OwnerKind, Owner string
+	// File is where the pod was read (kubelet/pods.json, a loose file);
+	// after a merge, the first file that had it.
+	File string
 }
 
 // Container is a container (or init container) with its last known state.
@@ -87,6 +90,7 @@ func ParsePods(r io.Reader) (*PodList, error) {
 	out := &PodList{Pods: make([]Pod, 0, len(in.Items)), byContainerID: map[string]containerRef{}}
 	for i := range in.Items {
 		out.Pods = append(out.Pods, podView(&in.Items[i]))
+		out.Pods[i].File = bundle.KubeletPods
 	}
 	for pi := range out.Pods {
 		for ci, c := range out.Pods[pi].Containers {

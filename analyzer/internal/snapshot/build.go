@@ -36,6 +36,7 @@ func Build(in Input, opts Options) *Snapshot {
 	s.buildKube()
 	s.buildKubeObjects()
 	s.buildPods()
+	s.buildPasted()
 	s.buildProcs()
 	s.buildOOM()
 	s.buildLogs()

@@ -101,6 +101,13 @@ func (s *Snapshot) buildKubeObjects() {
 				s.Events = append(s.Events, evs...)
 				return err
 			})
+		case loose.CgroupFiles:
+			read(func(r io.Reader) error {
+				if err := s.readPasted(r, lf.Path); err != nil {
+					s.Problemf("%v (this file is skipped; other rules still ran)", err)
+				}
+				return nil
+			})
 		case loose.EventsText, loose.DescribePod, loose.DescribeNode:
 			read(func(r io.Reader) error {
 				data, err := io.ReadAll(io.LimitReader(r, kube.MaxJSONBytes))
@@ -117,6 +124,24 @@ func (s *Snapshot) buildKubeObjects() {
 						ev.Namespace = ns
 					}
 					s.Events = append(s.Events, ev)
+				}
+				switch lf.Kind {
+				case loose.DescribePod:
+					pl, err := kube.ParseDescribePods(strings.NewReader(string(data)), lf.Path)
+					if err != nil {
+						s.Problemf("%v (its Events section was read, the pod is not)", err)
+						return nil
+					}
+					s.mergePods(pl, lf.Path)
+				case loose.DescribeNode:
+					n, err := kube.ParseDescribeNode(strings.NewReader(string(data)), lf.Path)
+					if err != nil {
+						s.Problemf("%v (its Events section was read, the node is not)", err)
+						return nil
+					}
+					if s.KubeNode == nil {
+						s.KubeNode, s.KubeNodeFile = n, lf.Path
+					}
 				}
 				return nil
 			})

@@ -72,7 +72,19 @@ func (s *Snapshot) buildPods() {
 	if s.PodList != nil {
 		for i := range s.PodList.Pods {
 			sp := &s.PodList.Pods[i]
-			p := get(sp.UID)
+			var p *Pod
+			if sp.UID != "" {
+				p = get(sp.UID)
+			} else {
+				// A pod known only by name (kubectl describe without an
+				// event naming its UID): keyed by namespace/name, which no
+				// UID spells, its UID left empty.
+				key := sp.Namespace + "/" + sp.Name
+				if p = s.PodsByUID[key]; p == nil {
+					p = &Pod{}
+					s.PodsByUID[key] = p
+				}
+			}
 			p.Spec = sp
 			p.Namespace, p.Name = sp.Namespace, sp.Name
 			if sp.QoS != "" {
@@ -170,8 +182,13 @@ func (s *Snapshot) buildPods() {
 		})
 		s.Pods = append(s.Pods, p)
 	}
-	sort.Slice(s.Pods, func(i, j int) bool {
-		a, b := s.Pods[i], s.Pods[j]
+	sortPods(s.Pods)
+}
+
+// sortPods orders pods by namespace, name, UID.
+func sortPods(pods []*Pod) {
+	sort.Slice(pods, func(i, j int) bool {
+		a, b := pods[i], pods[j]
 		if a.Namespace != b.Namespace {
 			return a.Namespace < b.Namespace
 		}

@@ -53,6 +53,15 @@ func (s *Snapshot) buildReported() {
 			r.Limit = summaryLimit(st.Memory, key)
 		}
 		s.fromCadvisor(r, cad, p.Namespace, p.Name, "")
+		if sp := p.Spec; sp != nil && r.Limit == nil && !r.Unlimited && len(sp.Containers) > 0 {
+			// The pod spec's limits, summed as the kubelet sizes the pod
+			// cgroup (kube.podMemory); none is unlimited.
+			if sp.MemoryLimit != nil {
+				r.Limit = &Figure{Bytes: *sp.MemoryLimit, File: sp.File, Key: "spec.containers[*].resources.limits.memory"}
+			} else {
+				r.Unlimited = true
+			}
+		}
 		p.Reported = r
 		for _, c := range p.Containers {
 			cr := &Reported{}
@@ -65,6 +74,13 @@ func (s *Snapshot) buildReported() {
 			}
 			if c.Name != "" && !c.Sandbox {
 				s.fromCadvisor(cr, cad, p.Namespace, p.Name, c.Name)
+			}
+			if sc := c.Spec; sc != nil && cr.Limit == nil && !cr.Unlimited && p.Spec != nil {
+				if sc.MemoryLimit != nil {
+					cr.Limit = &Figure{Bytes: *sc.MemoryLimit, File: p.Spec.File, Key: "containers[" + c.Name + "].resources.limits.memory"}
+				} else {
+					cr.Unlimited = true
+				}
 			}
 			c.Reported = cr
 		}

@@ -100,6 +100,10 @@ type Snapshot struct {
 
 	Cgroups  *cgroup.Tree
 	Kubepods *cgroup.Node // the node-allocatable cgroup, wherever it is nested; nil if absent
+	// CgroupsPasted says Cgroups is made of pasted memory.* files (a
+	// ticket's `tail -n +1 …/memory.*`): only the cgroups pasted, attached to
+	// their pod and container, none of the node's other counters.
+	CgroupsPasted bool
 
 	Pods      []*Pod // sorted by namespace, name, UID
 	PodsByUID map[string]*Pod
@@ -151,6 +155,8 @@ type Snapshot struct {
 	// its tracks to containers where the snapshot knows them.
 	Series           *series.Set
 	SeriesContainers map[*series.Track]*Container
+
+	pasted []*pastedGroup // pasted cgroup files, attached by buildPasted
 }
 
 // NodeFacts come from the manifest and node/ files.
