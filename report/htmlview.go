@@ -256,7 +256,7 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 		if g, ok := groupSays[i]; ok {
 			// The group speaks for all its pods: its summary and fix, no
 			// single pod's evidence.
-			f.Summary, f.Evidence = g.Summary, nil
+			f.Subject, f.Summary, f.Evidence = g.Subject, g.Summary, nil
 			if g.Remediation != "" {
 				f.Remediation = g.Remediation
 			}

@@ -134,16 +134,34 @@ func renderMarkdown(w io.Writer, doc *schema.Document, opts Options) error {
 		}
 		p("")
 	}
-	if len(doc.Findings) > 0 {
+	// Findings a group speaks for (its Summary) are not repeated one by one.
+	told := map[int]bool{}
+	for _, g := range doc.FindingGroups {
+		if g.Summary != "" {
+			for _, fi := range g.Findings {
+				told[fi] = true
+			}
+		}
+	}
+	if len(told) > 0 {
+		p("_%d per-pod findings are told once per owner above; the JSON report has each of them._", len(told))
+		p("")
+	}
+	if len(doc.Findings) > len(told) {
 		p("### Findings")
 		p("")
 	}
+	shown := 0
 	for i, f := range doc.Findings {
-		if i == mdFindingCap {
-			p("_…and %d more findings: see the HTML or JSON report._", len(doc.Findings)-mdFindingCap)
+		if told[i] {
+			continue
+		}
+		if shown == mdFindingCap {
+			p("_…and %d more findings: see the HTML or JSON report._", len(doc.Findings)-len(told)-mdFindingCap)
 			p("")
 			break
 		}
+		shown++
 		sev := mdSeverity[f.Severity]
 		if sev == "" {
 			sev = md(f.Severity)
