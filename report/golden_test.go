@@ -22,6 +22,7 @@ var goldenDocs = []struct {
 }{
 	{"rich", richDoc, Options{FailOn: schema.Warning, Now: testNow}},
 	{"empty", emptyDoc, Options{FailOn: schema.Critical, Now: testNow}},
+	{"owners", ownersDoc, Options{FailOn: schema.Warning, Now: testNow}},
 }
 
 func render(t testing.TB, format string, doc *schema.Document, opts Options) []byte {

@@ -69,6 +69,7 @@ const (
 	htmlLineRunes      = 400     // characters per excerpt line
 	htmlFieldRunes     = 1000    // characters per summary, remediation, evidence text
 	htmlFuncRows       = 20
+	htmlOwnerRows      = 500 // rows of the workloads-by-owner table (~1 KB each)
 )
 
 // byteBudget is an allowance of page bytes for one section.

@@ -38,6 +38,17 @@ type htmlPage struct {
 	// reader picks the node (issue #14: 100 nodes within 5 MB).
 	Lazy   bool
 	Detail []nodeDetail
+	// Owners is the cluster workloads view (Document.Owners), worst first,
+	// at most htmlOwnerRows; OwnersTotal counts them all.
+	Owners      []ownerView
+	OwnersTotal int
+}
+
+// ownerView is one row of the workloads-by-owner table.
+type ownerView struct {
+	schema.Owner
+	SevRank   int // for sorting the severity column
+	NodeCount int
 }
 
 // nodeDetail is one node's per-node sections and charts, rendered by the
@@ -82,6 +93,10 @@ type groupView struct {
 	Pods    []string
 	Others  []otherFinding
 	More    int // findings of the group not listed
+	// Rightsizing is set on a limit-rightsizing group of an owner: the
+	// group's own verdict per container (its summary replaces the first
+	// finding's, whose per-pod evidence is left to the JSON).
+	Rightsizing []schema.Rightsizing
 }
 
 type otherFinding struct {
@@ -197,6 +212,7 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 	// With several nodes, a FindingGroup is told once: its first finding in
 	// full, the others in one line each (the JSON keeps every finding).
 	shown := map[int]*groupView{}
+	groupSays := map[int]schema.FindingGroup{} // lead finding → its group's own summary
 	if len(doc.FindingGroups) > 0 {
 		for _, g := range doc.FindingGroups {
 			if len(g.Findings) == 0 || g.Findings[0] >= len(doc.Findings) {
@@ -222,7 +238,13 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 					gv.Others = append(gv.Others, otherFinding{Node: o.Node, Subject: truncateRunes(o.Subject, htmlFieldRunes), Summary: truncateRunes(o.Summary, htmlFieldRunes)})
 				}
 			}
+			if g.Summary != "" {
+				gv.Rightsizing = g.Rightsizing
+			}
 			shown[g.Findings[0]] = gv
+			if g.Summary != "" {
+				groupSays[g.Findings[0]] = g
+			}
 		}
 	}
 	fBudget := &byteBudget{left: htmlFindingBytes}
@@ -230,6 +252,14 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 		gv, lead := shown[i]
 		if len(doc.FindingGroups) > 0 && !lead && f.Suppressed == nil {
 			continue
+		}
+		if g, ok := groupSays[i]; ok {
+			// The group speaks for all its pods: its summary and fix, no
+			// single pod's evidence.
+			f.Subject, f.Summary, f.Evidence = g.Subject, g.Summary, nil
+			if g.Remediation != "" {
+				f.Remediation = g.Remediation
+			}
 		}
 		fv := findingView{Finding: f, Anchor: fmt.Sprintf("finding-%d", i), Group: gv}
 		fv.Title = truncateRunes(f.Title, htmlFieldRunes)
@@ -268,6 +298,16 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 		}
 		p.Summary = append(p.Summary, summaryRow{Index: b.Index, Node: bundleName(b), Source: b.Source,
 			Tally: countFindings(doc, b.Index), OOM: oomCount(doc, b.Index), Missing: missing, Memory: b.Memory})
+	}
+
+	p.OwnersTotal = len(doc.Owners)
+	for i, o := range doc.Owners {
+		if i == htmlOwnerRows {
+			p.Notes = append(p.Notes, fmt.Sprintf("The workloads-by-owner table lists the first %d of %d owners (worst first); the JSON report has all of them.", htmlOwnerRows, len(doc.Owners)))
+			break
+		}
+		o.Namespace, o.Kind, o.Name = truncateRunes(o.Namespace, 253), truncateRunes(o.Kind, 100), truncateRunes(o.Name, 253)
+		p.Owners = append(p.Owners, ownerView{Owner: o, SevRank: schema.SeverityRank(o.Severity), NodeCount: len(o.Nodes)})
 	}
 
 	for i, e := range doc.OOMEvents {

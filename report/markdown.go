@@ -14,6 +14,9 @@ import (
 // silently.
 const mdFindingCap = 40
 
+// mdOwnerCap bounds the workloads-by-owner table and the grouped verdicts.
+const mdOwnerCap = 25
+
 // mdEscaper makes bundle strings inert in GitHub-flavoured Markdown: markup
 // characters are backslash-escaped and HTML metacharacters become entities
 // (GitHub renders inline HTML in comments), so `<img onerror>` or
@@ -79,17 +82,86 @@ func renderMarkdown(w io.Writer, doc *schema.Document, opts Options) error {
 			p("| %s | %s | %s | %s | %s | %d |", sev, md(g.Rule), md(g.Subject), md(capList(g.Nodes, 5)), md(capList(g.Pods, 5)), len(g.Findings))
 		}
 		p("")
+		// Groups that speak for all their pods (limit-rightsizing per owner).
+		n := 0
+		for _, g := range doc.FindingGroups {
+			if g.Summary == "" {
+				continue
+			}
+			if n == mdOwnerCap {
+				p("_…and more grouped verdicts: see the HTML or JSON report._")
+				p("")
+				break
+			}
+			n++
+			p("#### %s · %s · %s", md(mdSeverity[g.Severity]), md(g.Rule), md(g.Subject))
+			p("")
+			p("%s", md(g.Summary))
+			p("")
+			for _, r := range g.Rightsizing {
+				p("- %s", md(rightsizingLine(r)))
+			}
+			if len(g.Rightsizing) > 0 {
+				p("")
+			}
+			if g.Remediation != "" {
+				p("**Fix:** %s", md(g.Remediation))
+				p("")
+			}
+		}
 	}
-	if len(doc.Findings) > 0 {
+	if len(doc.Owners) > 0 {
+		p("### Workloads by owner")
+		p("")
+		p("| Owner | Pods | Nodes | Σ working set | Max working set | Σ limit | Σ request | OOM kills | Restarts | Worst |")
+		p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+		for i, o := range doc.Owners {
+			if i == mdOwnerCap {
+				p("")
+				p("_…and %d more owners: see the HTML or JSON report._", len(doc.Owners)-mdOwnerCap)
+				break
+			}
+			sev := "—"
+			if o.Severity != "" {
+				sev = mdSeverity[o.Severity]
+				if sev == "" {
+					sev = md(o.Severity)
+				}
+			}
+			p("| %s | %d | %d | %s | %s | %s | %s | %d | %d | %s |", md(ownerName(o)), o.Pods, len(o.Nodes),
+				bytesOrDash(o.WorkingSetBytes), bytesOrDash(o.WorkingSetMaxBytes), ownerLimit(o), bytesOrDash(o.RequestBytes),
+				o.OOMKills, o.Restarts, sev)
+		}
+		p("")
+	}
+	// Findings a group speaks for (its Summary) are not repeated one by one.
+	told := map[int]bool{}
+	for _, g := range doc.FindingGroups {
+		if g.Summary != "" {
+			for _, fi := range g.Findings {
+				told[fi] = true
+			}
+		}
+	}
+	if len(told) > 0 {
+		p("_%d per-pod findings are told once per owner above; the JSON report has each of them._", len(told))
+		p("")
+	}
+	if len(doc.Findings) > len(told) {
 		p("### Findings")
 		p("")
 	}
+	shown := 0
 	for i, f := range doc.Findings {
-		if i == mdFindingCap {
-			p("_…and %d more findings: see the HTML or JSON report._", len(doc.Findings)-mdFindingCap)
+		if told[i] {
+			continue
+		}
+		if shown == mdFindingCap {
+			p("_…and %d more findings: see the HTML or JSON report._", len(doc.Findings)-len(told)-mdFindingCap)
 			p("")
 			break
 		}
+		shown++
 		sev := mdSeverity[f.Severity]
 		if sev == "" {
 			sev = md(f.Severity)

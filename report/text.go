@@ -13,6 +13,37 @@ import (
 // can log thousands of kills; the JSON and HTML outputs keep the rest.
 const textOOMCap = 50
 
+// textOwnerCap bounds the workloads-by-owner list in text; Markdown shows
+// fewer (mdOwnerCap), the JSON and HTML keep more.
+const textOwnerCap = 50
+
+// ownerName is "Deployment shop/web".
+func ownerName(o schema.Owner) string {
+	if o.Namespace == "" {
+		return o.Kind + " " + o.Name
+	}
+	return o.Kind + " " + o.Namespace + "/" + o.Name
+}
+
+// ownerLimit is the summed limit, "unlimited" when a pod has none.
+func ownerLimit(o schema.Owner) string {
+	if o.Unlimited {
+		return "unlimited"
+	}
+	return bytesOrDash(o.LimitBytes)
+}
+
+// rightsizingLine is one container's grouped limit-rightsizing verdict.
+func rightsizingLine(r schema.Rightsizing) string {
+	differ := ""
+	if r.LimitsDiffer {
+		differ = " (limits differ between pods)"
+	}
+	return fmt.Sprintf("%s: peak %s over %d pod(s) (%s on %s), limit %s%s, request %s: %s; suggested request %s, limit %s",
+		r.Container, formatBytes(r.PeakBytes), r.Pods, r.PeakPod, r.PeakNode, bytesOrDash(r.LimitBytes), differ,
+		bytesOrDash(r.RequestBytes), r.Verdict, formatBytes(r.SuggestedRequestBytes), formatBytes(r.SuggestedLimitBytes))
+}
+
 // ansi colours by severity; used only on a TTY without NO_COLOR.
 var ansi = map[string]string{
 	schema.Critical: "\x1b[1;31m",
@@ -87,6 +118,17 @@ func renderText(w io.Writer, doc *schema.Document, opts Options) error {
 			if len(g.Pods) > 0 {
 				t.line("      pods (%d): %s", len(g.Pods), visible(capList(g.Pods, 8)))
 			}
+			if g.Summary != "" {
+				// The group speaks for all its pods (limit-rightsizing per owner).
+				t.line("      %s", visible(g.Summary))
+				for _, r := range g.Rightsizing {
+					t.line("      %s", visible(rightsizingLine(r)))
+				}
+				if g.Remediation != "" {
+					t.line("      fix: %s", visible(g.Remediation))
+				}
+				continue
+			}
 			if len(g.Findings) > 0 && g.Findings[0] < len(doc.Findings) {
 				textFinding(t, doc.Findings[g.Findings[0]])
 			}
@@ -98,6 +140,25 @@ func renderText(w io.Writer, doc *schema.Document, opts Options) error {
 		}
 		for _, f := range doc.Findings {
 			textFinding(t, f)
+		}
+	}
+
+	if len(doc.Owners) > 0 {
+		t.line("")
+		t.line("%s", t.paint("bold", fmt.Sprintf("Workloads by owner (%d)", len(doc.Owners))))
+		for i, o := range doc.Owners {
+			if i == textOwnerCap {
+				t.line("  … %d more in the JSON or HTML report", len(doc.Owners)-textOwnerCap)
+				break
+			}
+			sev := "-"
+			if o.Severity != "" {
+				sev = fmt.Sprintf("%s ×%d", o.Severity, o.Findings)
+			}
+			t.line("  %s  pods %d on %d node(s)  working set Σ %s max %s  usage Σ %s max %s  limit Σ %s max %s  request Σ %s max %s  OOM kills %d  restarts %d  worst %s",
+				visible(ownerName(o)), o.Pods, len(o.Nodes), bytesOrDash(o.WorkingSetBytes), bytesOrDash(o.WorkingSetMaxBytes),
+				bytesOrDash(o.UsageBytes), bytesOrDash(o.UsageMaxBytes), ownerLimit(o), bytesOrDash(o.LimitMaxBytes),
+				bytesOrDash(o.RequestBytes), bytesOrDash(o.RequestMaxBytes), o.OOMKills, o.Restarts, sev)
 		}
 	}
 

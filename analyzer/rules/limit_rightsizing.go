@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 
+	"github.com/memsnap/memsnap/analyzer/internal/config"
 	"github.com/memsnap/memsnap/analyzer/internal/snapshot"
 	"github.com/memsnap/memsnap/analyzer/internal/units"
 	"github.com/memsnap/memsnap/report/schema"
@@ -32,8 +33,33 @@ References: torvalds/linux:Documentation/admin-guide/cgroup-v2.rst, torvalds/lin
 	Run: runLimitRightsizing,
 }
 
+// Verdicts of Rightsize.
+const (
+	RightsizeAtRisk    = "at-risk"
+	RightsizeOversized = "oversized"
+	RightsizeFits      = "fits"
+)
+
+// Rightsize is the rule's judgement of one peak against one limit, with the
+// request and limit it suggests (peak × (1 + slack), rounded up to a MiB).
+// The cluster report calls it with the highest peak over all pods of a
+// workload owner, so one owner gets one suggestion.
+func Rightsize(c *config.Config, peak, limit int64) (verdict string, request, suggestedLimit int64) {
+	cfg := c.Rules.LimitRightsizing
+	request = roundMi(int64(float64(peak) * (1 + cfg.RequestSlack)))
+	suggestedLimit = roundMi(int64(float64(peak) * (1 + cfg.LimitSlack)))
+	switch {
+	case float64(peak) >= cfg.AtRiskRatio*float64(limit):
+		verdict = RightsizeAtRisk
+	case float64(peak) <= cfg.WasteRatio*float64(limit) && limit-peak >= int64(cfg.MinWaste):
+		verdict = RightsizeOversized
+	default:
+		verdict = RightsizeFits
+	}
+	return verdict, request, suggestedLimit
+}
+
 func runLimitRightsizing(p *Pass) {
-	cfg := p.Config.Rules.LimitRightsizing
 	anyPeak := false
 	for _, pod := range p.Snap.Pods {
 		for _, c := range pod.Containers {
@@ -53,13 +79,12 @@ func runLimitRightsizing(p *Pass) {
 			if c.Spec != nil && c.Spec.MemoryRequest != nil {
 				req = *c.Spec.MemoryRequest
 			}
-			sugReq := roundMi(int64(float64(peak) * (1 + cfg.RequestSlack)))
-			sugLim := roundMi(int64(float64(peak) * (1 + cfg.LimitSlack)))
-			switch {
-			case float64(peak) >= cfg.AtRiskRatio*float64(limit):
+			verdict, sugReq, sugLim := Rightsize(p.Config, peak, limit)
+			switch verdict {
+			case RightsizeAtRisk:
 				f.Summary = fmt.Sprintf("%s has peaked at %s, %s of its %s limit: at risk of an OOM kill. Suggested: request %s, limit %s.",
 					f.Subject, units.Bytes(peak), pct(peak, limit), units.Bytes(limit), units.Bytes(sugReq), units.Bytes(sugLim))
-			case float64(peak) <= cfg.WasteRatio*float64(limit) && limit-peak >= int64(cfg.MinWaste):
+			case RightsizeOversized:
 				f.Summary = fmt.Sprintf("%s has never used more than %s (%s of its %s limit): oversized by %s. Suggested: request %s, limit %s.",
 					f.Subject, units.Bytes(peak), pct(peak, limit), units.Bytes(limit), units.Bytes(limit-peak), units.Bytes(sugReq), units.Bytes(sugLim))
 			default:

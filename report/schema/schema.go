@@ -51,6 +51,44 @@ type Document struct {
 	// nodes: the same OOM of the same Deployment on 12 nodes is one group.
 	// Findings itself keeps every finding. Absent for a single bundle.
 	FindingGroups []FindingGroup `json:"finding_groups,omitempty"`
+	// Owners is the workloads view of a cluster: one row per workload owner
+	// (as FindingGroup names it) over every node's pods, worst first. Absent
+	// for a single bundle. Additive.
+	Owners []Owner `json:"owners,omitempty"`
+}
+
+// Owner is one workload (Deployment, StatefulSet, DaemonSet, Job, CronJob,
+// …, or "Pod" for a pod without an owner) across the nodes its pods run on:
+// sums and maxima over its pods' rows in Workloads. A figure no pod has is
+// null; a sum is null when any pod lacks the figure (it would undercount).
+type Owner struct {
+	Namespace string   `json:"namespace"`
+	Kind      string   `json:"kind"`
+	Name      string   `json:"name"`
+	Pods      int      `json:"pods"`
+	Nodes     []string `json:"nodes"`
+	// Working set and usage of the pod cgroups: Σ over the pods and the
+	// largest single pod.
+	WorkingSetBytes    *int64 `json:"working_set_bytes"`
+	WorkingSetMaxBytes *int64 `json:"working_set_max_bytes"`
+	UsageBytes         *int64 `json:"usage_bytes"`
+	UsageMaxBytes      *int64 `json:"usage_max_bytes"`
+	// Limits and requests per pod (the sum over its containers), summed
+	// and the largest. Unlimited: some pod has no memory limit, so the sum
+	// is null.
+	LimitBytes      *int64 `json:"limit_bytes"`
+	LimitMaxBytes   *int64 `json:"limit_max_bytes"`
+	Unlimited       bool   `json:"unlimited,omitempty"`
+	RequestBytes    *int64 `json:"request_bytes"`
+	RequestMaxBytes *int64 `json:"request_max_bytes"`
+	// OOMKills: kernel-log kills attributed to its pods; for a pod with none
+	// in the log, its containers whose last termination was OOMKilled.
+	OOMKills int `json:"oom_kills"`
+	Restarts int `json:"restarts"` // Σ of its containers' restartCount
+	// Severity is the worst of its unsuppressed findings ("" for none);
+	// Findings counts them.
+	Severity string `json:"severity,omitempty"`
+	Findings int    `json:"findings"`
 }
 
 // FindingGroup is one rule on one workload (or one pod without an owner,
@@ -70,6 +108,37 @@ type FindingGroup struct {
 	Pods      []string `json:"pods"`
 	// Findings are indices into Document.Findings.
 	Findings []int `json:"findings"`
+	// Summary and Remediation, when set, speak for the whole group (one
+	// sentence over all its pods) instead of its first finding; Rightsizing
+	// is limit-rightsizing's verdict per container over all the owner's
+	// pods (not only those with a finding). Additive.
+	Summary     string        `json:"summary,omitempty"`
+	Remediation string        `json:"remediation,omitempty"`
+	Rightsizing []Rightsizing `json:"rightsizing,omitempty"`
+}
+
+// Rightsizing is one container of a workload owner: the highest kernel
+// high-water mark over all its pods against its limit and request, and one
+// suggested request and limit for every replica.
+type Rightsizing struct {
+	Container string `json:"container"`
+	Pods      int    `json:"pods"` // pods of the owner with a peak for this container
+	PeakBytes int64  `json:"peak_bytes"`
+	// PeakPod, PeakNode and PeakCgroup say where the peak was read.
+	PeakPod    string `json:"peak_pod"`
+	PeakNode   string `json:"peak_node"`
+	PeakCgroup string `json:"peak_cgroup"`
+	// LimitBytes is the largest limit among its pods (the verdict is
+	// against it); LimitsDiffer: they do not all have the same (a rollout).
+	// RequestBytes is the largest request.
+	LimitBytes   *int64 `json:"limit_bytes"`
+	LimitsDiffer bool   `json:"limits_differ,omitempty"`
+	RequestBytes *int64 `json:"request_bytes"`
+	// Verdict: "at-risk", "oversized" or "fits" (the owner's peak is
+	// neither, though some pod's own peak was).
+	Verdict               string `json:"verdict"`
+	SuggestedRequestBytes int64  `json:"suggested_request_bytes"`
+	SuggestedLimitBytes   int64  `json:"suggested_limit_bytes"`
 }
 
 // RuleDoc is one rule as it documents itself.
@@ -294,7 +363,12 @@ type Workload struct {
 	LimitBytes              *int64 `json:"limit_bytes"`
 	Unlimited               bool   `json:"unlimited"`
 	RestartCount            *int32 `json:"restart_count,omitempty"`
-	LastTermination         string `json:"last_termination,omitempty"` // e.g. "OOMKilled"
+	// RequestBytes is the spec's memory request (the pod row: the sum over
+	// its containers); PeakBytes the cgroup's high-water mark (v2
+	// memory.peak, v1 memory.max_usage_in_bytes). Additive.
+	RequestBytes    *int64 `json:"request_bytes,omitempty"`
+	PeakBytes       *int64 `json:"peak_bytes,omitempty"`
+	LastTermination string `json:"last_termination,omitempty"` // e.g. "OOMKilled"
 	// RSSBytes and CacheBytes are cAdvisor's / the summary's rss and page
 	// cache, present only when the input states them (kubectl-only
 	// evidence); Sources names, for each number not read from a cgroup file,

@@ -18,6 +18,7 @@ import (
 	"github.com/memsnap/memsnap/analyzer/internal/snapshot"
 	"github.com/memsnap/memsnap/analyzer/rules"
 	"github.com/memsnap/memsnap/bundle"
+	"github.com/memsnap/memsnap/report"
 	"github.com/memsnap/memsnap/report/schema"
 )
 
@@ -106,6 +107,10 @@ func Analyze(ctx context.Context, inputs []string, opts Options) (*schema.Docume
 	}
 	catalog(doc, opts.Rules)
 	finish(doc)
+	if len(doc.Bundles) > 1 {
+		groupRightsizing(doc, opts.Config)
+		doc.Owners = report.Owners(doc)
+	}
 	return doc, nil
 }
 

@@ -148,10 +148,14 @@ func workload(s *snapshot.Snapshot, p *snapshot.Pod, c *snapshot.Container) sche
 			rc := c.Spec.RestartCount
 			w.RestartCount = &rc
 			w.LastTermination = c.Spec.LastTerminationReason
+			w.RequestBytes = c.Spec.MemoryRequest
 		}
 		w.WorkingSetReportedBytes = c.ReportedWorkingSet()
 	} else {
 		w.WorkingSetReportedBytes = p.ReportedWorkingSet()
+		if p.Spec != nil {
+			w.RequestBytes = p.Spec.MemoryRequest
+		}
 	}
 	rep := p.Reported
 	if c != nil {
@@ -167,6 +171,7 @@ func workload(s *snapshot.Snapshot, p *snapshot.Pod, c *snapshot.Container) sche
 		w.ShmemBytes = cv(cg.Shmem)
 		w.KernelBytes = cv(cg.Kernel)
 		w.SwapBytes = cv(cg.Swap)
+		w.PeakBytes = cv(cg.MaxUsage)
 		if cg.Unlimited {
 			w.Unlimited = true
 		} else {

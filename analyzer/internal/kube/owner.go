@@ -13,6 +13,7 @@ import (
 // ReplicaSets "<deployment>-<pod-template-hash>" and labels their pods with
 // pod-template-hash (kubernetes/kubernetes pkg/controller/deployment/sync.go,
 // getNewReplicaSet), so the pod alone says which Deployment it came from.
+// Likewise a Job made by a CronJob is named as that CronJob (see cronJobOf).
 func podOwner(in *corev1.Pod) (kind, name string) {
 	var ref *metav1.OwnerReference
 	for i := range in.OwnerReferences {
@@ -35,5 +36,29 @@ func podOwner(in *corev1.Pod) (kind, name string) {
 			}
 		}
 	}
+	if ref.Kind == "Job" {
+		if cj, ok := cronJobOf(ref.Name); ok {
+			return "CronJob", cj
+		}
+	}
 	return ref.Kind, ref.Name
+}
+
+// cronJobOf names the CronJob that made a Job, from the Job's name alone: the
+// CronJob controller names each Job "<cronjob>-<scheduled time in minutes
+// since the Unix epoch>" (kubernetes/kubernetes pkg/controller/cronjob/utils.go,
+// getJobName and getTimeHashInMinutes), and a pod's ownerReference names only
+// the Job. Minutes since the epoch have had 8 digits since 1979 and keep them
+// until 2160, so only a suffix of exactly 8 digits counts: "migrate-2" stays a Job.
+func cronJobOf(job string) (string, bool) {
+	i := strings.LastIndexByte(job, '-')
+	if i <= 0 || len(job)-i-1 != 8 {
+		return "", false
+	}
+	for _, r := range job[i+1:] {
+		if r < '0' || r > '9' {
+			return "", false
+		}
+	}
+	return job[:i], true
 }

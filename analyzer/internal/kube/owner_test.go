@@ -25,6 +25,10 @@ func TestPodOwner(t *testing.T) {
 		{"statefulset", pod(nil, metav1.OwnerReference{Kind: "StatefulSet", Name: "db", Controller: &yes}), "StatefulSet", "db"},
 		{"controller wins", pod(nil, metav1.OwnerReference{Kind: "ConfigMap", Name: "x"},
 			metav1.OwnerReference{Kind: "DaemonSet", Name: "agent", Controller: &yes}), "DaemonSet", "agent"},
+		{"cronjob via its Job", pod(nil, metav1.OwnerReference{Kind: "Job", Name: "backup-29412000", Controller: &yes}), "CronJob", "backup"},
+		{"job with a short number", pod(nil, metav1.OwnerReference{Kind: "Job", Name: "migrate-2", Controller: &yes}), "Job", "migrate-2"},
+		{"job with a 9-digit suffix", pod(nil, metav1.OwnerReference{Kind: "Job", Name: "x-123456789", Controller: &yes}), "Job", "x-123456789"},
+		{"job named only digits", pod(nil, metav1.OwnerReference{Kind: "Job", Name: "-29412000", Controller: &yes}), "Job", "-29412000"},
 		{"no owner", pod(nil), "", ""},
 	} {
 		k, n := podOwner(c.pod)
