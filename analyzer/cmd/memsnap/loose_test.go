@@ -444,3 +444,59 @@ func TestLoosePrometheusRange(t *testing.T) {
 		t.Errorf("findings %v, want %q", got, want)
 	}
 }
+
+// TestLooseTopPods: real `kubectl top pods -A` output alone gives every pod
+// of the table as a workload with metrics-server's working set, cited to the
+// file; beside a pod list that names the same pod, the pod list's pod takes
+// the figure (no second row).
+func TestLooseTopPods(t *testing.T) {
+	src := testcorpus.Path(t, "kubectl", "top-pods-A-kind-multinode.txt")
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int64{}
+	for _, l := range strings.Split(string(data), "\n")[1:] {
+		f := strings.Fields(l)
+		if len(f) == 4 {
+			var mi int64
+			fmt.Sscanf(f[3], "%dMi", &mi)
+			want[f[0]+"/"+f[1]] = mi << 20
+		}
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "top.txt"), data, 0o644)
+	doc := analyzeJSON(t, dir)
+	if len(doc.Workloads) != len(want) || len(want) < 50 {
+		t.Fatalf("%d workloads, want the table's %d pods", len(doc.Workloads), len(want))
+	}
+	for _, w := range doc.Workloads {
+		key := w.Namespace + "/" + w.Pod
+		if w.WorkingSetReportedBytes == nil || *w.WorkingSetReportedBytes != want[key] {
+			t.Errorf("%s: working set %v, want %d", key, w.WorkingSetReportedBytes, want[key])
+		}
+		if !strings.HasPrefix(w.Sources["working_set_reported_bytes"], "top.txt ") {
+			t.Errorf("%s: sources %v, want top.txt cited", key, w.Sources)
+		}
+		if w.UsageBytes != nil || w.LimitBytes != nil {
+			t.Errorf("%s: usage/limit stated though top gives neither", key)
+		}
+	}
+	// The same pod in a pod list: one workload, named by the list, with
+	// top's working set.
+	pod := `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"tempo-querier-67474d8b6c-b5q7j","namespace":"tempo","uid":"u-1"},"spec":{"containers":[{"name":"querier"}]}}`
+	os.WriteFile(filepath.Join(dir, "pod.json"), []byte(pod), 0o644)
+	doc = analyzeJSON(t, dir)
+	n := 0
+	for _, w := range doc.Workloads {
+		if w.Pod == "tempo-querier-67474d8b6c-b5q7j" && w.Container == "" {
+			n++
+			if w.PodUID != "u-1" || w.WorkingSetReportedBytes == nil || *w.WorkingSetReportedBytes != 54<<20 {
+				t.Errorf("pod row %+v, want uid u-1 and 54Mi", w)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d rows for the pod, want 1", n)
+	}
+}

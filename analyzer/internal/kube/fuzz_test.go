@@ -104,3 +104,19 @@ func FuzzParseDescribe(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseTop: any text parses without panic; every row kept has a name
+// and a non-negative memory figure.
+func FuzzParseTop(f *testing.F) {
+	f.Add([]byte("NAMESPACE NAME CPU(cores) MEMORY(bytes)\nkube-system coredns-1 2m 13Mi\n"))
+	f.Add([]byte("POD NAME CPU(cores) MEMORY(bytes)\np c 1m 1e3\n"))
+	f.Add([]byte("NAME CPU(cores) CPU% MEMORY(bytes) MEMORY%\nn1 1m 0% 1Gi 2%\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rows, _ := ParseTop(bytes.NewReader(data), "fuzz")
+		for _, r := range rows {
+			if r.Bytes < 0 || r.Pod == "" && r.Node == "" && r.Container == "" {
+				t.Fatalf("row %+v", r)
+			}
+		}
+	})
+}

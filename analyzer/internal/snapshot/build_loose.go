@@ -108,6 +108,12 @@ func (s *Snapshot) buildKubeObjects() {
 				}
 				return nil
 			})
+		case loose.TopPod:
+			read(func(r io.Reader) error {
+				rows, err := kube.ParseTop(io.LimitReader(r, kube.MaxJSONBytes), lf.Path)
+				s.TopPods = append(s.TopPods, rows...)
+				return err
+			})
 		case loose.EventsText, loose.DescribePod, loose.DescribeNode:
 			read(func(r io.Reader) error {
 				data, err := io.ReadAll(io.LimitReader(r, kube.MaxJSONBytes))

@@ -43,6 +43,7 @@ func (s *Snapshot) buildReported() {
 	if s.Cgroups == nil && cad != nil {
 		s.podsFromCadvisor(cad)
 	}
+	top := s.topIndex()
 	for _, p := range s.Pods {
 		r := &Reported{}
 		if st := p.Stats; st != nil && st.Memory != nil {
@@ -53,6 +54,9 @@ func (s *Snapshot) buildReported() {
 			r.Limit = summaryLimit(st.Memory, key)
 		}
 		s.fromCadvisor(r, cad, p.Namespace, p.Name, "")
+		if r.WorkingSet == nil {
+			r.WorkingSet = top.figure(p, "")
+		}
 		if sp := p.Spec; sp != nil && r.Limit == nil && !r.Unlimited && len(sp.Containers) > 0 {
 			// The pod spec's limits, summed as the kubelet sizes the pod
 			// cgroup (kube.podMemory); none is unlimited.
@@ -74,6 +78,9 @@ func (s *Snapshot) buildReported() {
 			}
 			if c.Name != "" && !c.Sandbox {
 				s.fromCadvisor(cr, cad, p.Namespace, p.Name, c.Name)
+				if cr.WorkingSet == nil {
+					cr.WorkingSet = top.figure(p, c.Name)
+				}
 			}
 			if sc := c.Spec; sc != nil && cr.Limit == nil && !cr.Unlimited && p.Spec != nil {
 				if sc.MemoryLimit != nil {
@@ -262,4 +269,100 @@ func (s *Snapshot) CadvisorFile() string {
 		return bundle.CadvisorMetrics
 	}
 	return bundle.KubeletMetricsCadvisor
+}
+
+// topRows indexes `kubectl top pod` rows by pod (and container). A row
+// without a namespace (kubectl top pod without -A prints none) matches the
+// one pod of that name; a name several namespaces share matches none.
+type topRows struct {
+	byKey  map[string]kube.TopRow // "ns/pod" or "ns/pod/container"
+	byName map[string][]kube.TopRow
+}
+
+func (s *Snapshot) topIndex() *topRows {
+	t := &topRows{byKey: map[string]kube.TopRow{}, byName: map[string][]kube.TopRow{}}
+	for _, row := range s.TopPods {
+		if row.Pod == "" {
+			continue
+		}
+		if row.Namespace == "" {
+			key := row.Pod + "/" + row.Container
+			t.byName[key] = append(t.byName[key], row)
+			continue
+		}
+		k := row.Namespace + "/" + row.Pod
+		if row.Container != "" {
+			k += "/" + row.Container
+		}
+		t.byKey[k] = row
+	}
+	if s.Cgroups == nil {
+		s.podsFromTop()
+	}
+	return t
+}
+
+// figure is metrics-server's working set of the pod (container "") or of
+// one of its containers, nil when no row names it.
+func (t *topRows) figure(p *Pod, container string) *Figure {
+	if t == nil || len(t.byKey)+len(t.byName) == 0 {
+		return nil
+	}
+	k := p.Namespace + "/" + p.Name
+	if container != "" {
+		k += "/" + container
+	}
+	row, ok := t.byKey[k]
+	if !ok {
+		if rows := t.byName[p.Name+"/"+container]; len(rows) == 1 {
+			row, ok = rows[0], true
+		}
+	}
+	if !ok {
+		return nil
+	}
+	key := "kubectl top pod " + p.Name
+	if container != "" {
+		key += " --containers: " + container
+	}
+	return &Figure{Bytes: row.Bytes, File: row.File, Key: fmt.Sprintf("%s (line %d)", key, row.Line),
+		Note: "metrics-server's working set, rounded by kubectl to whole Mi"}
+}
+
+// podsFromTop adds, when there is no cgroup tree, the pods (and with
+// --containers their containers) that only `kubectl top pod` names.
+func (s *Snapshot) podsFromTop() {
+	byName := map[string][]*Pod{}
+	for _, p := range s.Pods {
+		byName[p.Name] = append(byName[p.Name], p)
+	}
+	for _, row := range s.TopPods {
+		if row.Pod == "" {
+			continue
+		}
+		var p *Pod
+		for _, q := range byName[row.Pod] {
+			if row.Namespace == "" || q.Namespace == row.Namespace {
+				p = q
+				break
+			}
+		}
+		if p == nil {
+			p = &Pod{Namespace: row.Namespace, Name: row.Pod}
+			byName[row.Pod] = append(byName[row.Pod], p)
+			s.Pods = append(s.Pods, p)
+		} else if p.Stats != nil || p.Spec != nil {
+			continue // the summary or the pod list says which containers it has
+		}
+		if row.Container == "" {
+			continue
+		}
+		known := false
+		for _, c := range p.Containers {
+			known = known || c.Name == row.Container
+		}
+		if !known {
+			p.Containers = append(p.Containers, &Container{Pod: p, Name: row.Container})
+		}
+	}
 }

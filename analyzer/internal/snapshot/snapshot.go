@@ -96,6 +96,9 @@ type Snapshot struct {
 	Manifest      *bundle.Manifest // nil when the bundle has none
 
 	Node    NodeFacts
+	// TopPods: `kubectl top pod` rows among loose files (metrics-server's
+	// working set, rounded to Mi by kubectl).
+	TopPods []kube.TopRow
 	Meminfo *meminfo.Meminfo
 
 	Cgroups  *cgroup.Tree
