@@ -96,4 +96,3 @@ func ParseTop(r io.Reader, file string) ([]TopRow, error) {
 func isTopHeader(f []string) bool {
 	return slices.Contains(f, "MEMORY(bytes)") && (slices.Contains(f, "NAME") || slices.Contains(f, "POD"))
 }
-

@@ -95,7 +95,7 @@ type Snapshot struct {
 	View          bundle.View
 	Manifest      *bundle.Manifest // nil when the bundle has none
 
-	Node    NodeFacts
+	Node NodeFacts
 	// TopPods: `kubectl top pod` rows among loose files (metrics-server's
 	// working set, rounded to Mi by kubectl).
 	TopPods []kube.TopRow
