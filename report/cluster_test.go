@@ -217,3 +217,26 @@ func TestBrowserXSSCluster(t *testing.T) {
 		t.Errorf("no payload is shown literally after picking the hostile node")
 	}
 }
+
+// TestBrowserClusterGroupLists: in a cluster report a finding group names
+// only its first nodes and pods; its full lists and its other findings are
+// compressed in the page and inflated in the browser when the list is
+// opened (here through its address, #others-N).
+func TestBrowserClusterGroupLists(t *testing.T) {
+	doc := clusterDoc(htmlManyBundles+5, 3)
+	html := render(t, "html", doc, Options{Now: testNow})
+	if bytes.Contains(html, []byte("node-020 · ")) || bytes.Contains(html, []byte("shop/web-00020-000")) {
+		t.Errorf("node-020's finding and pod are in the page itself, not in the group's compressed list")
+	}
+	path := writeReport(t, "report-cluster-groups", doc)
+	res := browsertest.Check(t, path)
+	if !strings.Contains(res.Text, "on 35 node(s): node-000, node-001") || strings.Contains(res.Text, "node-020 · ") {
+		t.Errorf("closed group: want the first nodes named and the others not shown")
+	}
+	res = browsertest.CheckAt(t, path, "others-0")
+	for _, want := range []string{"node-020 · shop/web-00020-000/app", "shop/web-00034-000", "node-034"} {
+		if !strings.Contains(res.Text, want) {
+			t.Errorf("opened group list does not show %q", want)
+		}
+	}
+}

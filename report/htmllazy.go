@@ -39,7 +39,7 @@ var lazySections = map[string]string{
 // shrinks ~10× and a 100-node page stays within its 5 MB.
 func lazyDetail(page *htmlPage) ([]nodeDetail, error) {
 	out := make([]nodeDetail, 0, len(page.Bundles))
-	var frag, zbuf bytes.Buffer
+	var frag bytes.Buffer
 	for _, bv := range page.Bundles {
 		blob := detailBlob{Sections: map[string]string{}, Charts: bv.charts}
 		if blob.Charts == nil {
@@ -56,15 +56,55 @@ func lazyDetail(page *htmlPage) ([]nodeDetail, error) {
 		if err != nil {
 			return nil, err
 		}
-		zbuf.Reset()
-		zw, _ := gzip.NewWriterLevel(&zbuf, gzip.BestCompression)
-		if _, err := zw.Write(js); err != nil {
+		z, err := gzipBase64(js)
+		if err != nil {
 			return nil, err
 		}
-		if err := zw.Close(); err != nil {
-			return nil, err
-		}
-		out = append(out, nodeDetail{Index: bv.Index, Data: base64.RawURLEncoding.EncodeToString(zbuf.Bytes())})
+		out = append(out, nodeDetail{Index: bv.Index, Data: z})
 	}
 	return out, nil
+}
+
+// htmlGroupHead is how many nodes and pods a lazy group names in its header.
+const htmlGroupHead = 5
+
+// lazyGroup moves a finding group's full node and pod lists and its other
+// findings into OthersZ. A group that cannot be rendered (a template bug)
+// stays inline: the page loses nothing.
+func lazyGroup(gv *groupView) {
+	if len(gv.Others) == 0 && len(gv.Nodes) <= htmlGroupHead && len(gv.Pods) <= htmlGroupHead {
+		return
+	}
+	var frag bytes.Buffer
+	gv.Lazy = true // the body then carries the full node and pod lists
+	if err := pageTemplate.ExecuteTemplate(&frag, "group-others-body", gv); err != nil {
+		gv.Lazy = false
+		return
+	}
+	z, err := gzipBase64(frag.Bytes())
+	if err != nil {
+		gv.Lazy = false
+		return
+	}
+	gv.OthersZ = z
+	gv.HeadNodes, gv.HeadPods = headStrings(gv.Nodes), headStrings(gv.Pods)
+}
+
+func headStrings(items []string) []string {
+	if len(items) <= htmlGroupHead {
+		return items
+	}
+	return append(append([]string{}, items[:htmlGroupHead]...), "…")
+}
+
+func gzipBase64(data []byte) (string, error) {
+	var zbuf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&zbuf, gzip.BestCompression)
+	if _, err := zw.Write(data); err != nil {
+		return "", err
+	}
+	if err := zw.Close(); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(zbuf.Bytes()), nil
 }

@@ -93,6 +93,18 @@ type groupView struct {
 	Pods    []string
 	Others  []otherFinding
 	More    int // findings of the group not listed
+	// Lazy (a cluster page): the header names only the first few nodes and
+	// pods; the full lists and the other findings travel as OthersZ (the
+	// rendered "group-others-body", gzip + base64url like a node's detail)
+	// and are inflated when the reader opens the list. Repeated for every
+	// group, they were most of a 100-node page.
+	Lazy      bool
+	ID        string // "others-<lead finding>", an address that opens the list
+	NodeCount int
+	PodCount  int
+	HeadNodes []string
+	HeadPods  []string
+	OthersZ   string
 	// Rightsizing is set on a limit-rightsizing group of an owner: the
 	// group's own verdict per container (its summary replaces the first
 	// finding's, whose per-pod evidence is left to the JSON).
@@ -240,6 +252,12 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 			}
 			if g.Summary != "" {
 				gv.Rightsizing = g.Rightsizing
+			}
+			gv.NodeCount, gv.PodCount = len(g.Nodes), len(g.Pods)
+			gv.HeadNodes, gv.HeadPods = gv.Nodes, gv.Pods
+			if len(doc.Bundles) > htmlManyBundles {
+				gv.ID = fmt.Sprintf("others-%d", g.Findings[0])
+				lazyGroup(gv)
 			}
 			shown[g.Findings[0]] = gv
 			if g.Summary != "" {

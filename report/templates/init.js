@@ -117,6 +117,29 @@
     return loaded[index];
   }
 
+  // A cluster report's finding group carries its full node and pod lists
+  // and its other findings compressed (data-z); they are inflated once,
+  // when the reader opens the list.
+  var othersLoaded = new WeakMap();
+
+  function loadOthers(d) {
+    if (othersLoaded.has(d)) { return othersLoaded.get(d); }
+    var p = inflate(d.getAttribute("data-z") || "").then(function (html) {
+      // Rendered by html/template for this context, as the page is.
+      d.querySelector(".lazy-others-body").insertAdjacentHTML("beforeend", html);
+    });
+    othersLoaded.set(d, p);
+    return p;
+  }
+
+  function wireLazyOthers() {
+    document.querySelectorAll("details.lazy-others").forEach(function (d) {
+      d.addEventListener("toggle", function () {
+        if (d.open) { loadOthers(d); }
+      });
+    });
+  }
+
   function showNode(want) {
     document.querySelectorAll("[data-bundle]").forEach(function (el) {
       // A finding group spans nodes: shown for any of them.
@@ -188,11 +211,15 @@
       el.open = true;
     }
     if (el) { el.scrollIntoView(); }
+    if (el && el.classList.contains("lazy-others")) {
+      return loadOthers(el);
+    }
     return Promise.resolve();
   }
 
   drawCharts(pageCharts());
   wirePicker();
+  wireLazyOthers();
   document.querySelectorAll("table.sortable").forEach(wireSorting);
   // The ready marker a benchmark or test waits for: the page is rendered,
   // its charts drawn, and the node of the address (if any) inserted.
