@@ -97,10 +97,11 @@ func Unwrap(w Wrapper, r io.Reader) io.Reader {
 }
 
 type unwrapper struct {
-	w   Wrapper
-	in  *bufio.Reader
-	out []byte // unwrapped bytes not yet returned
-	err error
+	w    Wrapper
+	in   *bufio.Reader
+	out  []byte // unwrapped bytes not yet returned
+	line []byte // the line being read, reused
+	err  error
 }
 
 func (u *unwrapper) Read(p []byte) (int, error) {
@@ -124,7 +125,8 @@ func (u *unwrapper) Read(p []byte) (int, error) {
 // readLine returns the next line without its "\n", cut at MaxWrappedLine
 // (the rest of the line is read and dropped).
 func (u *unwrapper) readLine() ([]byte, error) {
-	var line []byte
+	line := u.line[:0]
+	defer func() { u.line = line[:0] }()
 	for {
 		frag, err := u.in.ReadSlice('\n')
 		if len(line)+len(frag) <= MaxWrappedLine {

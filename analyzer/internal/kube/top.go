@@ -33,7 +33,7 @@ type TopRow struct {
 func ParseTop(r io.Reader, file string) ([]TopRow, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	var cols []string
+	var cols []string // the header's columns, each named for what it holds in this table
 	var rows []TopRow
 	var firstErr error
 	for n := 1; sc.Scan(); n++ {
@@ -43,31 +43,23 @@ func ParseTop(r io.Reader, file string) ([]TopRow, error) {
 		}
 		f := strings.Fields(line)
 		if isTopHeader(f) {
-			cols = f
+			cols = topColumns(f)
 			continue
 		}
 		if cols == nil || len(f) != len(cols) {
 			continue // prose, a prompt, a wrapped row
 		}
 		row := TopRow{File: file, Line: n}
-		isNode := !slices.Contains(cols, "POD") && !slices.Contains(cols, "NAMESPACE") && slices.Contains(cols, "MEMORY%")
-		named := 0
 		for i, c := range cols {
 			switch c {
 			case "NAMESPACE":
 				row.Namespace = f[i]
 			case "POD":
 				row.Pod = f[i]
-			case "NAME":
-				named++
-				switch {
-				case isNode:
-					row.Node = f[i]
-				case slices.Contains(cols, "POD"):
-					row.Container = f[i]
-				default:
-					row.Pod = f[i]
-				}
+			case "CONTAINER":
+				row.Container = f[i]
+			case "NODE":
+				row.Node = f[i]
 			case "MEMORY(bytes)":
 				b, err := units.ParseQuantity(f[i])
 				if err != nil || b < 0 {
@@ -80,7 +72,7 @@ func ParseTop(r io.Reader, file string) ([]TopRow, error) {
 				row.Bytes = b
 			}
 		}
-		if row.Bytes >= 0 && named > 0 {
+		if row.Bytes >= 0 {
 			rows = append(rows, row)
 		}
 	}
@@ -91,6 +83,28 @@ func ParseTop(r io.Reader, file string) ([]TopRow, error) {
 		return nil, fmt.Errorf("%s: no kubectl top header (NAME … MEMORY(bytes))", file)
 	}
 	return rows, firstErr
+}
+
+// topColumns names what NAME holds once per table: a node in `top node`
+// (MEMORY%, no POD or NAMESPACE), a container beside POD (--containers), else
+// the pod.
+func topColumns(header []string) []string {
+	cols := slices.Clone(header)
+	isNode := !slices.Contains(header, "POD") && !slices.Contains(header, "NAMESPACE") && slices.Contains(header, "MEMORY%")
+	for i, c := range cols {
+		if c != "NAME" {
+			continue
+		}
+		switch {
+		case isNode:
+			cols[i] = "NODE"
+		case slices.Contains(header, "POD"):
+			cols[i] = "CONTAINER"
+		default:
+			cols[i] = "POD"
+		}
+	}
+	return cols
 }
 
 func isTopHeader(f []string) bool {

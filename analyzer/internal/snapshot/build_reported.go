@@ -43,6 +43,9 @@ func (s *Snapshot) buildReported() {
 	if s.Cgroups == nil && cad != nil {
 		s.podsFromCadvisor(cad)
 	}
+	if s.Cgroups == nil {
+		s.podsFromTop()
+	}
 	top := s.topIndex()
 	for _, p := range s.Pods {
 		r := &Reported{}
@@ -295,9 +298,6 @@ func (s *Snapshot) topIndex() *topRows {
 			k += "/" + row.Container
 		}
 		t.byKey[k] = row
-	}
-	if s.Cgroups == nil {
-		s.podsFromTop()
 	}
 	return t
 }
