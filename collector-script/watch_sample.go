@@ -3,10 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	byteorder "encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"slices"
 	"sort"
@@ -96,13 +96,20 @@ type fileGroup struct {
 	slow bool           // read every slowEvery-th sample only
 }
 
-// Limits change rarely (an in-place resize) and memory.events.local only
-// splits memory.events' counters: reading them every fourth sample saves a
-// third of the sampling syscalls (docs/series.md: their cells are empty in
-// the other rows; a counter's rise still shows).
+// Files read every slowEvery-th sample only (docs/series.md: their cells
+// are empty in the other rows). Limits change rarely (an in-place resize);
+// memory.events.local only splits memory.events' counters; a high-water
+// mark (memory.peak, max_usage_in_bytes) or a counter (failcnt) read later
+// still shows every rise, only its time is coarser; swap is a gauge most
+// nodes never use. Of 6–9 files per cgroup, 4 are read every sample: a
+// 250-pod node's sample opens ~5,000 files, and each open, read and close
+// is the sampler's CPU (BenchmarkWatchSample).
 const slowEvery = 4
 
-var slowFiles = map[string]bool{"memory.max": true, "memory.high": true, "memory.limit_in_bytes": true, "memory.events.local": true}
+var slowFiles = map[string]bool{
+	"memory.max": true, "memory.high": true, "memory.limit_in_bytes": true, "memory.events.local": true,
+	"memory.peak": true, "memory.max_usage_in_bytes": true, "memory.failcnt": true, "memory.swap.current": true,
+}
 
 func groupColumns(cols []column) []fileGroup {
 	var out []fileGroup
@@ -132,7 +139,10 @@ type recorder struct {
 
 	buf     []byte
 	cells   [][]byte
-	present []string
+	dents   []byte          // getdents buffer
+	wanted  map[string]bool // the file names of cgGroups
+	present []string        // wanted files the current directory lists
+	subdirs []string        // child directories of the current directory
 	seen    map[string]bool
 
 	samples     int
@@ -152,6 +162,10 @@ func newRecorder(h Host, spoolDir string, now func() time.Time) (*recorder, erro
 		r.cgCols = cgroupColumnsV1
 	}
 	r.cgGroups, r.nodeGroups = groupColumns(r.cgCols), groupColumns(r.nodeCol)
+	r.dents, r.wanted = make([]byte, 16<<10), map[string]bool{}
+	for _, g := range r.cgGroups {
+		r.wanted[g.file] = true
+	}
 	header := []string{"ts_ms"}
 	for _, c := range r.nodeCol {
 		header = append(header, c.name())
@@ -261,33 +275,31 @@ func (r *recorder) sample() {
 		}
 		walked++
 		dir := r.host.Path(path.Join(r.mount, rel))
-		entries, err := os.ReadDir(dir)
+		dirfd, err := syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC|syscall.O_NOFOLLOW, 0)
+		if err == nil {
+			err = r.listDir(dirfd, dir)
+		}
 		if err != nil {
+			if dirfd >= 0 {
+				syscall.Close(dirfd)
+			}
 			if !isGone(err) {
 				r.problem("%s: %v", path.Join(r.mount, rel), err)
 			}
 			continue
 		}
-		for i := len(entries) - 1; i >= 0; i-- {
-			if entries[i].IsDir() {
-				stack = append(stack, path.Join(rel, entries[i].Name()))
-			}
+		// Children in name order (as os.ReadDir gave them): the rows of a
+		// sample keep one order whatever the file system's listing order.
+		slices.Sort(r.subdirs)
+		for i := len(r.subdirs) - 1; i >= 0; i-- {
+			stack = append(stack, path.Join(rel, r.subdirs[i]))
 		}
 		name := "/" + rel
 		current[name] = true
 		r.cells = r.cells[:0]
 		r.cells = append(r.cells, ts, tsvPath(name))
-		// Only files the listing shows are opened: a missing memory.peak
-		// (kernels before 5.19) costs no failed open per cgroup and sample.
-		present := r.present[:0]
-		for _, e := range entries {
-			if !e.IsDir() {
-				present = append(present, e.Name())
-			}
-		}
-		r.present = present
-		base := r.host.Path(path.Join(r.mount, rel))
-		vals := r.readGroupsIn(r.cgGroups, len(r.cgCols), base, present)
+		vals := r.readGroupsIn(r.cgGroups, len(r.cgCols), dirfd, r.present)
+		syscall.Close(dirfd)
 		r.cells = append(r.cells, vals...)
 		r.cg.row(r.cells...)
 	}
@@ -321,14 +333,14 @@ func (r *recorder) sample() {
 // checks would double the syscalls. O_NOFOLLOW and O_NONBLOCK keep the
 // safety they give (no link leaves the host root, a FIFO cannot block),
 // and read stops at 1 MiB whatever the file is.
-func (r *recorder) readGroupsIn(groups []fileGroup, n int, dir string, present []string) [][]byte {
+func (r *recorder) readGroupsIn(groups []fileGroup, n int, dirfd int, present []string) [][]byte {
 	out := make([][]byte, n)
 	slowTurn := (r.samples-1)%slowEvery == 0
 	for _, g := range groups {
 		if g.slow && !slowTurn || !slices.Contains(present, g.file) {
 			continue
 		}
-		data, err := r.readRaw(dir + "/" + g.file)
+		data, err := r.readAt(dirfd, g.file)
 		if err != nil {
 			continue // vanished mid-walk, or a file the kernel refuses to read
 		}
@@ -341,8 +353,64 @@ func (r *recorder) readGroupsIn(groups []fileGroup, n int, dir string, present [
 	return out
 }
 
-func (r *recorder) readRaw(p string) ([]byte, error) {
-	fd, err := syscall.Open(p, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC|syscall.O_NOFOLLOW, 0)
+// listDir lists the open directory dirfd into r.subdirs and r.present.
+// Only files the listing shows are opened afterwards: a missing memory.peak
+// (kernels before 5.19) costs no failed open per cgroup and sample. The
+// entries are read with getdents64 directly: os.ReadDir would open the
+// directory again, allocate an entry per file (a v2 cgroup lists ~40) and
+// sort them all.
+func (r *recorder) listDir(dirfd int, dir string) error {
+	r.present, r.subdirs = r.present[:0], r.subdirs[:0]
+	for {
+		n, err := syscall.ReadDirent(dirfd, r.dents)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n <= 0 {
+			return nil
+		}
+		// struct linux_dirent64 (man 2 getdents): d_ino u64, d_off s64,
+		// d_reclen u16, d_type u8, then the NUL-terminated name.
+		for b := r.dents[:n]; len(b) >= 19; {
+			reclen := int(byteorder.NativeEndian.Uint16(b[16:18]))
+			if reclen < 19 || reclen > len(b) {
+				return errors.New("malformed directory listing")
+			}
+			typ, name := b[18], b[19:reclen]
+			b = b[reclen:]
+			if i := bytes.IndexByte(name, 0); i >= 0 {
+				name = name[:i]
+			}
+			if len(name) == 0 || name[0] == '.' && (len(name) == 1 || len(name) == 2 && name[1] == '.') {
+				continue
+			}
+			if typ == syscall.DT_UNKNOWN { // file systems that do not fill d_type
+				var st syscall.Stat_t
+				if err := syscall.Lstat(dir+"/"+string(name), &st); err != nil {
+					continue // vanished since the listing
+				}
+				if st.Mode&syscall.S_IFMT == syscall.S_IFDIR {
+					typ = syscall.DT_DIR
+				}
+			}
+			switch {
+			case typ == syscall.DT_DIR:
+				r.subdirs = append(r.subdirs, string(name))
+			case r.wanted[string(name)]:
+				r.present = append(r.present, string(name))
+			}
+		}
+	}
+}
+
+// readAt reads the file name of the directory dirfd. Opening it relative to
+// the cgroup's directory, already open for its listing, spares the kernel
+// a walk of the whole path (ten components on a node) per file and sample.
+func (r *recorder) readAt(dirfd int, name string) ([]byte, error) {
+	fd, err := syscall.Openat(dirfd, name, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -366,8 +434,19 @@ func (r *recorder) readRaw(p string) ([]byte, error) {
 			return r.buf[:n], nil
 		}
 		n += m
+		// A read that leaves more than a page of the buffer unused got
+		// the whole file: the cgroup memory files are single-record
+		// seq_files, printed whole and copied out as far as the buffer
+		// goes (fs/seq_file.c seq_read_iter), and a regular file reads
+		// short only at its end. That spares the read that returns 0, a
+		// fifth of a cgroup's syscalls per sample.
+		if len(r.buf)-n > pageSize {
+			return r.buf[:n], nil
+		}
 	}
 }
+
+const pageSize = 4096
 
 // readGroups reads each file once and returns one cell per column, holding
 // copies (the read buffer is reused).
