@@ -240,3 +240,100 @@ func TestBrowserClusterGroupLists(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserClusterEvidence: in a cluster report a finding's evidence
+// table is not in the page's markup but compressed in the finding; a real
+// click on "Evidence" inflates it in Chromium and shows its rows, with the
+// link into the node's excerpt. A small report keeps the table inline.
+func TestBrowserClusterEvidence(t *testing.T) {
+	doc := clusterDoc(htmlManyBundles+5, 3)
+	doc.Findings[0].Evidence = append(doc.Findings[0].Evidence,
+		schema.Evidence{File: "cgroup/kubepods.slice/memory.events", Key: "oom_kill", Value: "7", Text: "seven kills counted by the memcg"})
+	html := render(t, "html", doc, Options{Now: testNow})
+	if bytes.Contains(html, []byte("seven kills counted by the memcg")) || bytes.Contains(html, []byte(`class="grid compact evidence"`)) {
+		t.Errorf("a finding's evidence table is in the cluster page's markup, not compressed")
+	}
+	if !bytes.Contains(html, []byte(`id="finding-0-evidence"`)) {
+		t.Fatalf("the lead finding has no compressed evidence")
+	}
+	small := render(t, "html", richDoc(), Options{Now: testNow})
+	if !bytes.Contains(small, []byte(`class="grid compact evidence"`)) || bytes.Contains(small, []byte("lazy-evidence")) {
+		t.Errorf("a small report does not keep its evidence tables inline")
+	}
+
+	path := writeReport(t, "report-cluster-evidence", doc)
+	res := browsertest.CheckSteps(t, path, "", browsertest.Step{
+		Eval: `String(document.querySelectorAll("#finding-0-evidence table.evidence tbody tr").length)`,
+	}, browsertest.Step{
+		Click:   "#finding-0-evidence > summary",
+		WaitFor: "#finding-0-evidence table.evidence",
+		Eval: `Array.prototype.map.call(document.querySelectorAll("#finding-0-evidence table.evidence tbody tr"), function (r) {
+		  return Array.prototype.map.call(r.cells, function (c) { return c.textContent; }).join("|") + "|" + (r.querySelector("a") ? r.querySelector("a").getAttribute("href") : "");
+		}).join("\n")`,
+	})
+	if len(res.Evals) != 2 {
+		t.Fatalf("%d step results, want 2", len(res.Evals))
+	}
+	if res.Evals[0] != "0" {
+		t.Errorf("before the click the evidence shows %s rows, want none", res.Evals[0])
+	}
+	rows := strings.Split(res.Evals[1], "\n")
+	if len(rows) != 2 || !strings.Contains(rows[0], "logs/kernel.log|line 3|") || !strings.Contains(rows[0], "CONSTRAINT_MEMCG|#ex-0-0") ||
+		!strings.Contains(rows[1], "memory.events|oom_kill|7|seven kills counted by the memcg") {
+		t.Errorf("evidence rows after the click:\n%s", res.Evals[1])
+	}
+	if !strings.Contains(res.Text, "seven kills counted by the memcg") {
+		t.Errorf("the page text lacks the inflated evidence")
+	}
+}
+
+// TestBrowserOwnersSort: clicking a column header of the workloads-by-owner
+// table sorts it, over every row: in a cluster report the rows past the
+// first travel compressed and are inserted before the sort.
+func TestBrowserOwnersSort(t *testing.T) {
+	doc := clusterDoc(htmlManyBundles+1, 150) // 125 Deployments + 3 bare pods per node
+	total := len(doc.Owners)
+	if total <= htmlOwnerRowsHead {
+		t.Fatalf("%d owners: the document does not exercise the compressed rows", total)
+	}
+	html := render(t, "html", doc, Options{Now: testNow})
+	if !bytes.Contains(html, []byte("data-rest-z=")) {
+		t.Fatalf("the owners table carries no compressed rows")
+	}
+	// Column 3 is the owner's name, column 4 its pod count.
+	names := `(function () {
+	  var rows = document.querySelectorAll("#owners-table tbody tr");
+	  var v = Array.prototype.map.call(rows, function (r) { return r.cells[2].textContent; });
+	  var sorted = v.every(function (x, i) { return i === 0 || v[i - 1].localeCompare(x) <= 0; });
+	  return rows.length + " " + sorted + " " + v[0] + " " + v[v.length - 1];
+	})()`
+	pods := `(function () {
+	  var v = Array.prototype.map.call(document.querySelectorAll("#owners-table tbody tr"), function (r) { return Number(r.cells[3].getAttribute("data-v")); });
+	  var desc = v.every(function (x, i) { return i === 0 || v[i - 1] >= x; });
+	  return v.length + " " + desc + " " + v[0] + " " + v[v.length - 1];
+	})()`
+	res := browsertest.CheckSteps(t, writeReport(t, "report-owners-sort", doc), "",
+		browsertest.Step{Eval: names},
+		// A sort may wait for the rows to be inflated: wait for its mark.
+		browsertest.Step{Click: "#owners-table thead th:nth-child(3) button", WaitFor: `#owners-table th:nth-child(3)[aria-sort="ascending"]`, Eval: names},
+		browsertest.Step{Click: "#owners-table thead th:nth-child(4) button", WaitFor: `#owners-table th:nth-child(4)[aria-sort="ascending"]`},
+		browsertest.Step{Click: "#owners-table thead th:nth-child(4) button", WaitFor: `#owners-table th:nth-child(4)[aria-sort="descending"]`, Eval: pods},
+		browsertest.Step{Eval: `String(document.querySelector('button[data-rows-of="owners-table"]').offsetParent === null)`},
+	)
+	if len(res.Evals) != 4 {
+		t.Fatalf("%d step results, want 4", len(res.Evals))
+	}
+	if want := fmt.Sprintf("%d false web ", htmlOwnerRowsHead); !strings.HasPrefix(res.Evals[0], want) {
+		t.Errorf("before sorting: %q, want %q… (the first rows, worst first: web, OOM-killed)", res.Evals[0], want)
+	}
+	if want := fmt.Sprintf("%d true api-001 ", total); !strings.HasPrefix(res.Evals[1], want) {
+		t.Errorf("after clicking Owner: %q, want %q… (every row, by name)", res.Evals[1], want)
+	}
+	// web and api-001…023 run two pods on every node; a bare pod is one.
+	if want := fmt.Sprintf("%d true %d 1", total, 2*(htmlManyBundles+1)); res.Evals[2] != want {
+		t.Errorf("after clicking Pods twice: %q, want %q (every row, most pods first)", res.Evals[2], want)
+	}
+	if res.Evals[3] != "true" {
+		t.Errorf("the \"Show the other owners\" button is still shown after every row was inserted")
+	}
+}

@@ -90,6 +90,47 @@ func lazyGroup(gv *groupView) {
 	gv.HeadNodes, gv.HeadPods = headStrings(gv.Nodes), headStrings(gv.Pods)
 }
 
+// lazyEvidence moves a finding's evidence table into EvidenceZ. The table
+// is most of a finding's bytes and repeats file paths and keys, so it
+// shrinks several times; a finding whose table cannot be rendered keeps it
+// inline.
+func lazyEvidence(fv *findingView) {
+	if len(fv.Evidence) == 0 {
+		return
+	}
+	var frag bytes.Buffer
+	if err := pageTemplate.ExecuteTemplate(&frag, "finding-evidence", fv); err != nil {
+		return
+	}
+	if z, err := gzipBase64(frag.Bytes()); err == nil {
+		fv.EvidenceZ = z
+	}
+}
+
+// htmlOwnerRowsHead is how many owner rows a cluster page shows inline.
+const htmlOwnerRowsHead = 50
+
+// lazyOwners keeps the first htmlOwnerRowsHead owner rows in the page and
+// moves the others into OwnersRestZ. Each row names its owner's nodes (a
+// Deployment on 100 nodes: 100 names), so rows are ~2 KB apiece on a
+// cluster. Rows that cannot be rendered stay inline.
+func lazyOwners(p *htmlPage) {
+	if len(p.Owners) <= htmlOwnerRowsHead {
+		return
+	}
+	rest := p.Owners[htmlOwnerRowsHead:]
+	var frag bytes.Buffer
+	if err := pageTemplate.ExecuteTemplate(&frag, "owner-rows", rest); err != nil {
+		return
+	}
+	z, err := gzipBase64(frag.Bytes())
+	if err != nil {
+		return
+	}
+	p.OwnersRestZ, p.OwnersRest = z, len(rest)
+	p.Owners = p.Owners[:htmlOwnerRowsHead]
+}
+
 func headStrings(items []string) []string {
 	if len(items) <= htmlGroupHead {
 		return items

@@ -42,6 +42,11 @@ type htmlPage struct {
 	// at most htmlOwnerRows; OwnersTotal counts them all.
 	Owners      []ownerView
 	OwnersTotal int
+	// OwnersRestZ (a cluster page): the owner rows past the first
+	// htmlOwnerRowsHead, the rendered "owner-rows", gzip + base64url;
+	// OwnersRest counts them.
+	OwnersRestZ string
+	OwnersRest  int
 }
 
 // ownerView is one row of the workloads-by-owner table.
@@ -79,6 +84,9 @@ type findingView struct {
 	Anchor   string
 	Evidence []evidenceView
 	More     int // evidence items not shown
+	// EvidenceZ (a cluster page): the rendered "finding-evidence", gzip +
+	// base64url, inflated when the reader opens the finding's evidence.
+	EvidenceZ string
 	// Group is set, with several nodes, on the one finding shown for a
 	// FindingGroup: the nodes and pods it spans and the others in brief.
 	Group *groupView
@@ -265,6 +273,10 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 			}
 		}
 	}
+	// A cluster page (issue #14: 100 nodes within 5 MB) carries what the
+	// reader opens on demand compressed: per-node detail, group lists,
+	// evidence tables, owner rows past the first.
+	lazy := len(doc.Bundles) > htmlManyBundles
 	fBudget := &byteBudget{left: htmlFindingBytes}
 	for i, f := range doc.Findings {
 		gv, lead := shown[i]
@@ -300,6 +312,9 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 			p.Notes = append(p.Notes, fmt.Sprintf("Only the first %d of %d findings are shown (worst first); the JSON report has all of them.", i, len(doc.Findings)))
 			break
 		}
+		if lazy {
+			lazyEvidence(&fv)
+		}
 		if f.Suppressed != nil {
 			p.Suppr = append(p.Suppr, fv)
 		} else {
@@ -327,6 +342,9 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 		o.Namespace, o.Kind, o.Name = truncateRunes(o.Namespace, 253), truncateRunes(o.Kind, 100), truncateRunes(o.Name, 253)
 		p.Owners = append(p.Owners, ownerView{Owner: o, SevRank: schema.SeverityRank(o.Severity), NodeCount: len(o.Nodes)})
 	}
+	if lazy {
+		lazyOwners(p)
+	}
 
 	for i, e := range doc.OOMEvents {
 		if i == htmlOOMRowCap {
@@ -349,7 +367,7 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 			perBundle = max(htmlRowMinPerBundleMany, htmlRowBudget/n)
 		}
 	}
-	p.Lazy = len(doc.Bundles) > htmlManyBundles
+	p.Lazy = lazy
 	if p.Lazy {
 		// Rows cost only compressed bytes, on demand: each node keeps more.
 		perBundle = max(perBundle, htmlRowMinPerBundleLazy)

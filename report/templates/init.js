@@ -117,25 +117,55 @@
     return loaded[index];
   }
 
-  // A cluster report's finding group carries its full node and pod lists
-  // and its other findings compressed (data-z); they are inflated once,
-  // when the reader opens the list.
-  var othersLoaded = new WeakMap();
+  // A cluster report carries what the reader opens on demand compressed
+  // in a closed <details class="lazy-z" data-z>: a finding group's full
+  // node and pod lists and its other findings, a finding's evidence table.
+  // It is inflated once, when the reader opens it.
+  var zLoaded = new WeakMap();
 
-  function loadOthers(d) {
-    if (othersLoaded.has(d)) { return othersLoaded.get(d); }
+  function loadZ(d) {
+    if (zLoaded.has(d)) { return zLoaded.get(d); }
     var p = inflate(d.getAttribute("data-z") || "").then(function (html) {
       // Rendered by html/template for this context, as the page is.
-      d.querySelector(".lazy-others-body").insertAdjacentHTML("beforeend", html);
+      d.querySelector(".lazy-body").insertAdjacentHTML("beforeend", html);
     });
-    othersLoaded.set(d, p);
+    zLoaded.set(d, p);
     return p;
   }
 
-  function wireLazyOthers() {
-    document.querySelectorAll("details.lazy-others").forEach(function (d) {
+  function wireLazyZ() {
+    document.querySelectorAll("details.lazy-z").forEach(function (d) {
       d.addEventListener("toggle", function () {
-        if (d.open) { loadOthers(d); }
+        if (d.open) { loadZ(d); }
+      });
+    });
+  }
+
+  // A cluster report's owners table carries its rows past the first
+  // compressed (data-rest-z on the table): inserted once, when the reader
+  // asks for them or sorts the table (a sort is over every row).
+  var rowsLoaded = new WeakMap();
+
+  function loadRows(table) {
+    var z = table.getAttribute("data-rest-z");
+    if (!z) { return Promise.resolve(); }
+    if (rowsLoaded.has(table)) { return rowsLoaded.get(table); }
+    var p = inflate(z).then(function (html) {
+      // Rendered by html/template for this context, as the page is.
+      table.tBodies[0].insertAdjacentHTML("beforeend", html);
+      document.querySelectorAll('button[data-rows-of="' + CSS.escape(table.id) + '"]').forEach(function (b) {
+        b.parentNode.hidden = true;
+      });
+    });
+    rowsLoaded.set(table, p);
+    return p;
+  }
+
+  function wireMoreRows() {
+    document.querySelectorAll("button[data-rows-of]").forEach(function (b) {
+      b.addEventListener("click", function () {
+        var table = document.getElementById(b.getAttribute("data-rows-of"));
+        if (table) { loadRows(table); }
       });
     });
   }
@@ -177,24 +207,27 @@
       var button = th.querySelector("button[data-sort]");
       if (!button) { return; }
       button.addEventListener("click", function () {
-        var numeric = button.getAttribute("data-sort") === "num";
-        var asc = th.getAttribute("aria-sort") !== "ascending";
-        headers.forEach(function (h) { h.removeAttribute("aria-sort"); });
-        th.setAttribute("aria-sort", asc ? "ascending" : "descending");
-        var body = table.tBodies[0];
-        var rows = Array.prototype.slice.call(body.rows);
-        rows.sort(function (a, b) {
-          var x = a.cells[col], y = b.cells[col], r;
-          if (numeric) {
-            r = Number(x.getAttribute("data-v")) - Number(y.getAttribute("data-v"));
-          } else {
-            r = x.textContent.localeCompare(y.textContent);
-          }
-          return asc ? r : -r;
-        });
-        rows.forEach(function (row) { body.appendChild(row); });
+        loadRows(table).then(function () { sortBy(th, col, button.getAttribute("data-sort") === "num"); });
       });
     });
+
+    function sortBy(th, col, numeric) {
+      var asc = th.getAttribute("aria-sort") !== "ascending";
+      headers.forEach(function (h) { h.removeAttribute("aria-sort"); });
+      th.setAttribute("aria-sort", asc ? "ascending" : "descending");
+      var body = table.tBodies[0];
+      var rows = Array.prototype.slice.call(body.rows);
+      rows.sort(function (a, b) {
+        var x = a.cells[col], y = b.cells[col], r;
+        if (numeric) {
+          r = Number(x.getAttribute("data-v")) - Number(y.getAttribute("data-v"));
+        } else {
+          r = x.textContent.localeCompare(y.textContent);
+        }
+        return asc ? r : -r;
+      });
+      rows.forEach(function (row) { body.appendChild(row); });
+    }
   }
 
   // An evidence link points into a closed <details>: open it, then scroll.
@@ -211,15 +244,16 @@
       el.open = true;
     }
     if (el) { el.scrollIntoView(); }
-    if (el && el.classList.contains("lazy-others")) {
-      return loadOthers(el);
+    if (el && el.classList.contains("lazy-z")) {
+      return loadZ(el);
     }
     return Promise.resolve();
   }
 
   drawCharts(pageCharts());
   wirePicker();
-  wireLazyOthers();
+  wireLazyZ();
+  wireMoreRows();
   document.querySelectorAll("table.sortable").forEach(wireSorting);
   // The ready marker a benchmark or test waits for: the page is rendered,
   // its charts drawn, and the node of the address (if any) inserted.
