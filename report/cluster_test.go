@@ -293,7 +293,7 @@ func TestBrowserClusterEvidence(t *testing.T) {
 func TestBrowserOwnersSort(t *testing.T) {
 	doc := clusterDoc(htmlManyBundles+1, 150) // 125 Deployments + 3 bare pods per node
 	total := len(doc.Owners)
-	if total <= htmlOwnerRowsHead {
+	if total <= htmlLazyRowsHead {
 		t.Fatalf("%d owners: the document does not exercise the compressed rows", total)
 	}
 	html := render(t, "html", doc, Options{Now: testNow})
@@ -323,7 +323,7 @@ func TestBrowserOwnersSort(t *testing.T) {
 	if len(res.Evals) != 4 {
 		t.Fatalf("%d step results, want 4", len(res.Evals))
 	}
-	if want := fmt.Sprintf("%d false web ", htmlOwnerRowsHead); !strings.HasPrefix(res.Evals[0], want) {
+	if want := fmt.Sprintf("%d false web ", htmlLazyRowsHead); !strings.HasPrefix(res.Evals[0], want) {
 		t.Errorf("before sorting: %q, want %q… (the first rows, worst first: web, OOM-killed)", res.Evals[0], want)
 	}
 	if want := fmt.Sprintf("%d true api-001 ", total); !strings.HasPrefix(res.Evals[1], want) {
@@ -335,5 +335,35 @@ func TestBrowserOwnersSort(t *testing.T) {
 	}
 	if res.Evals[3] != "true" {
 		t.Errorf("the \"Show the other owners\" button is still shown after every row was inserted")
+	}
+}
+
+// TestBrowserClusterOOMRows: a cluster report's OOM table shows its first
+// rows; the others are compressed in the page and a click on "Show the
+// other … kills" inserts them in Chromium.
+func TestBrowserClusterOOMRows(t *testing.T) {
+	doc := clusterDoc(htmlManyBundles+1, 3)
+	const kills = htmlLazyRowsHead + 12
+	for k := 0; k < kills; k++ {
+		doc.OOMEvents = append(doc.OOMEvents, schema.OOMEvent{Bundle: k % len(doc.Bundles), Node: doc.Bundles[k%len(doc.Bundles)].Node,
+			Process: fmt.Sprintf("victim-%03d", k), PID: 1000 + k, File: "logs/kernel.log", Line: 3, Constraint: "CONSTRAINT_MEMCG"})
+	}
+	html := render(t, "html", doc, Options{Now: testNow})
+	// Rows are in the report's order (by node), not the loop's; count the
+	// table's cells (the timeline chart's data names every victim).
+	if n := bytes.Count(html, []byte(`<td>victim-`)); n != htmlLazyRowsHead {
+		t.Errorf("%d kills in the markup, want the first %d (the others compressed)", n, htmlLazyRowsHead)
+	}
+	count := `String(document.querySelectorAll("#oom-table tbody tr").length)`
+	res := browsertest.CheckSteps(t, writeReport(t, "report-cluster-oom", doc), "",
+		browsertest.Step{Eval: count},
+		browsertest.Step{Click: `button[data-rows-of="oom-table"]`, WaitFor: "#oom-table tbody tr:nth-child(" + fmt.Sprint(kills) + ")", Eval: count})
+	if len(res.Evals) != 2 || res.Evals[0] != fmt.Sprint(htmlLazyRowsHead) || res.Evals[1] != fmt.Sprint(kills) {
+		t.Errorf("OOM rows before and after the click: %q, want %d then %d", res.Evals, htmlLazyRowsHead, kills)
+	}
+	for k := 0; k < kills; k++ {
+		if v := fmt.Sprintf("victim-%03d pid %d", k, 1000+k); !strings.Contains(res.Text, v) {
+			t.Errorf("after the click the table does not show %q", v)
+		}
 	}
 }

@@ -107,18 +107,19 @@ func lazyEvidence(fv *findingView) {
 	}
 }
 
-// htmlOwnerRowsHead is how many owner rows a cluster page shows inline.
-const htmlOwnerRowsHead = 50
+// htmlLazyRowsHead is how many rows of the owners and OOM tables a
+// cluster page shows inline.
+const htmlLazyRowsHead = 50
 
-// lazyOwners keeps the first htmlOwnerRowsHead owner rows in the page and
+// lazyOwners keeps the first htmlLazyRowsHead owner rows in the page and
 // moves the others into OwnersRestZ. Each row names its owner's nodes (a
 // Deployment on 100 nodes: 100 names), so rows are ~2 KB apiece on a
 // cluster. Rows that cannot be rendered stay inline.
 func lazyOwners(p *htmlPage) {
-	if len(p.Owners) <= htmlOwnerRowsHead {
+	if len(p.Owners) <= htmlLazyRowsHead {
 		return
 	}
-	rest := p.Owners[htmlOwnerRowsHead:]
+	rest := p.Owners[htmlLazyRowsHead:]
 	var frag bytes.Buffer
 	if err := pageTemplate.ExecuteTemplate(&frag, "owner-rows", rest); err != nil {
 		return
@@ -128,7 +129,27 @@ func lazyOwners(p *htmlPage) {
 		return
 	}
 	p.OwnersRestZ, p.OwnersRest = z, len(rest)
-	p.Owners = p.Owners[:htmlOwnerRowsHead]
+	p.Owners = p.Owners[:htmlLazyRowsHead]
+}
+
+// lazyOOM keeps the first htmlLazyRowsHead rows of the OOM table in the
+// page and moves the others into OOMRestZ (rows that cannot be rendered
+// stay inline).
+func lazyOOM(p *htmlPage) {
+	if len(p.OOM) <= htmlLazyRowsHead {
+		return
+	}
+	rest := p.OOM[htmlLazyRowsHead:]
+	var frag bytes.Buffer
+	if err := pageTemplate.ExecuteTemplate(&frag, "oom-rows", rest); err != nil {
+		return
+	}
+	z, err := gzipBase64(frag.Bytes())
+	if err != nil {
+		return
+	}
+	p.OOMRestZ, p.OOMRest = z, len(rest)
+	p.OOM = p.OOM[:htmlLazyRowsHead]
 }
 
 func headStrings(items []string) []string {

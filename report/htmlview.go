@@ -28,6 +28,11 @@ type htmlPage struct {
 	Findings  []findingView
 	Suppr     []findingView
 	OOM       []oomView
+	OOMCount  int // rows of the OOM table, OOMRest included
+	// OOMRestZ (a cluster page): the OOM rows past the first
+	// htmlLazyRowsHead, compressed like OwnersRestZ.
+	OOMRestZ  string
+	OOMRest   int
 	OOMChart  *chartSpec
 	Bundles   []bundleView
 	Notes     []string // caps that applied
@@ -353,6 +358,10 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 		}
 		p.OOM = append(p.OOM, oomView{OOMEvent: e, NodeLabel: oomNodeLabel(doc, e),
 			Workload: workloadName(e.Namespace, e.Pod, e.Container), Link: anchors[strconv.Itoa(e.Bundle)+"\x00"+e.File]})
+	}
+	p.OOMCount = len(p.OOM)
+	if lazy {
+		lazyOOM(p)
 	}
 	if c, ok := oomTimelineChart(doc); ok {
 		p.OOMChart = &c

@@ -141,9 +141,9 @@
     });
   }
 
-  // A cluster report's owners table carries its rows past the first
-  // compressed (data-rest-z on the table): inserted once, when the reader
-  // asks for them or sorts the table (a sort is over every row).
+  // A cluster report's owners and OOM tables carry their rows past the
+  // first compressed (data-rest-z on the table): inserted once, when the
+  // reader asks for them or sorts the table (a sort is over every row).
   var rowsLoaded = new WeakMap();
 
   function loadRows(table) {
@@ -153,6 +153,9 @@
     var p = inflate(z).then(function (html) {
       // Rendered by html/template for this context, as the page is.
       table.tBodies[0].insertAdjacentHTML("beforeend", html);
+      // Rows of a node (data-bundle) follow the node picker.
+      var picker = document.getElementById("node-picker");
+      if (picker && picker.value !== "all") { showNode(picker.value); }
       document.querySelectorAll('button[data-rows-of="' + CSS.escape(table.id) + '"]').forEach(function (b) {
         b.parentNode.hidden = true;
       });
