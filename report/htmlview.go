@@ -61,11 +61,11 @@ type ownerView struct {
 	NodeCount int
 }
 
-// nodeDetail is one node's per-node sections and charts, rendered by the
-// same templates as a small report and compressed (see lazyDetail).
+// nodeDetail is a chunk of nodes' per-node sections and charts, rendered
+// by the same templates as a small report and compressed (see lazyDetail).
 type nodeDetail struct {
-	Index int
-	Data  string // base64url of the gzip of a detailBlob in JSON
+	Indices string // the chunk's bundle indices, space-separated
+	Data    string // base64url of the gzip of a detailBlob in JSON
 }
 
 type verdictView struct {

@@ -86,11 +86,13 @@
     return block ? JSON.parse(block.textContent) || [] : [];
   }
 
-  // A cluster report carries each node's detail (its part of the per-node
-  // sections, and its charts) as base64url of gzipped JSON; the browser's
-  // own DecompressionStream inflates it, no network involved. loadNode
-  // inserts it once, into the placeholders, and resolves when drawn.
+  // A cluster report carries its nodes' detail (their part of the
+  // per-node sections, and their charts) as base64url of gzipped JSON, ten
+  // nodes a blob; the browser's own DecompressionStream inflates it, no
+  // network involved. loadNode inserts a node's part once, into the
+  // placeholders, and resolves when drawn.
   var loaded = {};
+  var chunks = new WeakMap();
 
   function inflate(text) {
     var b64 = text.trim().replace(/-/g, "+").replace(/_/g, "/");
@@ -100,19 +102,28 @@
     return new Response(stream).text();
   }
 
+  function loadChunk(blob) {
+    if (!chunks.has(blob)) {
+      chunks.set(blob, inflate(blob.textContent).then(JSON.parse));
+    }
+    return chunks.get(blob);
+  }
+
   function loadNode(index) {
     if (loaded[index]) { return loaded[index]; }
-    var blob = document.querySelector('script[data-bundle-detail="' + CSS.escape(index) + '"]');
+    // data-bundle-detail lists the chunk's bundle indices.
+    var blob = document.querySelector('script[data-bundle-detail~="' + CSS.escape(index) + '"]');
     if (!blob) { return Promise.resolve(); }
-    loaded[index] = inflate(blob.textContent).then(function (text) {
-      var detail = JSON.parse(text);
+    loaded[index] = loadChunk(blob).then(function (detail) {
+      var at = detail.nodes.indexOf(Number(index));
+      if (at < 0) { return; }
       document.querySelectorAll(".lazy-detail").forEach(function (slot) {
         // The fragments were escaped by html/template for this context.
-        var html = detail.sections[slot.getAttribute("data-section")] || "";
-        slot.insertAdjacentHTML("beforeend", html);
+        var parts = detail.sections[slot.getAttribute("data-section")] || [];
+        slot.insertAdjacentHTML("beforeend", parts[at] || "");
         slot.querySelectorAll("table.sortable").forEach(wireSorting);
       });
-      drawCharts(detail.charts || []);
+      drawCharts(detail.charts[at] || []);
     });
     return loaded[index];
   }
