@@ -43,6 +43,9 @@ type htmlPage struct {
 	// reader picks the node (issue #14: 100 nodes within 5 MB).
 	Lazy   bool
 	Detail []nodeDetail
+	// FindingsZ (a cluster page): the findings' closed parts, see
+	// lazyFindings.
+	FindingsZ string
 	// Owners is the cluster workloads view (Document.Owners), worst first,
 	// at most htmlOwnerRows; OwnersTotal counts them all.
 	Owners      []ownerView
@@ -89,9 +92,9 @@ type findingView struct {
 	Anchor   string
 	Evidence []evidenceView
 	More     int // evidence items not shown
-	// EvidenceZ (a cluster page): the rendered "finding-evidence", gzip +
-	// base64url, inflated when the reader opens the finding's evidence.
-	EvidenceZ string
+	// EvidenceLazy (a cluster page): the evidence table travels in the
+	// page's FindingsZ, inflated when the reader opens it.
+	EvidenceLazy bool
 	// Group is set, with several nodes, on the one finding shown for a
 	// FindingGroup: the nodes and pods it spans and the others in brief.
 	Group *groupView
@@ -107,17 +110,16 @@ type groupView struct {
 	Others  []otherFinding
 	More    int // findings of the group not listed
 	// Lazy (a cluster page): the header names only the first few nodes and
-	// pods; the full lists and the other findings travel as OthersZ (the
-	// rendered "group-others-body", gzip + base64url like a node's detail)
-	// and are inflated when the reader opens the list. Repeated for every
-	// group, they were most of a 100-node page.
+	// pods; the full lists and the other findings travel in the page's
+	// FindingsZ (the rendered "group-others-body", gzip + base64url like a
+	// node's detail) and are inflated when the reader opens the list.
+	// Repeated for every group, they were most of a 100-node page.
 	Lazy      bool
 	ID        string // "others-<lead finding>", an address that opens the list
 	NodeCount int
 	PodCount  int
 	HeadNodes []string
 	HeadPods  []string
-	OthersZ   string
 	// Rightsizing is set on a limit-rightsizing group of an owner: the
 	// group's own verdict per container (its summary replaces the first
 	// finding's, whose per-pod evidence is left to the JSON).
@@ -317,14 +319,15 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 			p.Notes = append(p.Notes, fmt.Sprintf("Only the first %d of %d findings are shown (worst first); the JSON report has all of them.", i, len(doc.Findings)))
 			break
 		}
-		if lazy {
-			lazyEvidence(&fv)
-		}
 		if f.Suppressed != nil {
 			p.Suppr = append(p.Suppr, fv)
 		} else {
 			p.Findings = append(p.Findings, fv)
 		}
+	}
+
+	if lazy {
+		lazyFindings(p)
 	}
 
 	for _, b := range worstBundlesFirst(doc) {

@@ -128,17 +128,26 @@
     return loaded[index];
   }
 
-  // A cluster report carries what the reader opens on demand compressed
-  // in a closed <details class="lazy-z" data-z>: a finding group's full
-  // node and pod lists and its other findings, a finding's evidence table.
-  // It is inflated once, when the reader opens it.
-  var zLoaded = new WeakMap();
+  // A cluster report carries what the reader opens on demand compressed:
+  // a finding group's full node and pod lists and its other findings, a
+  // finding's evidence table. Each closed <details class="lazy-z"> names
+  // the blob (data-z-in) holding its fragment, keyed by its id; the blob is
+  // inflated once, when the reader first opens one of them.
+  var zLoaded = new WeakMap(), blobs = {};
+
+  function loadBlob(id) {
+    if (!blobs[id]) {
+      var el = document.getElementById(id);
+      blobs[id] = el ? inflate(el.textContent).then(JSON.parse) : Promise.resolve({});
+    }
+    return blobs[id];
+  }
 
   function loadZ(d) {
     if (zLoaded.has(d)) { return zLoaded.get(d); }
-    var p = inflate(d.getAttribute("data-z") || "").then(function (html) {
+    var p = loadBlob(d.getAttribute("data-z-in") || "").then(function (frags) {
       // Rendered by html/template for this context, as the page is.
-      d.querySelector(".lazy-body").insertAdjacentHTML("beforeend", html);
+      d.querySelector(".lazy-body").insertAdjacentHTML("beforeend", frags[d.id] || "");
     });
     zLoaded.set(d, p);
     return p;
