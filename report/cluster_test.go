@@ -234,7 +234,12 @@ func TestBrowserXSSCluster(t *testing.T) {
 		b.Index = len(doc.Bundles)
 		doc.Bundles = append(doc.Bundles, b)
 	}
-	res := browsertest.CheckAt(t, writeReport(t, "report-xss-cluster", doc), "bundle-0")
+	// Open every compressed part too (evidence, group lists, rows): their
+	// fragments enter the page the same way, and must run nothing either.
+	res := browsertest.CheckSteps(t, writeReport(t, "report-xss-cluster", doc), "bundle-0", browsertest.Step{Eval: openAllLazy})
+	if res.Evals[0] != "all open" {
+		t.Errorf("opening the compressed parts: %s", res.Evals[0])
+	}
 	shown := 0
 	for _, p := range xssPayloads {
 		if strings.Contains(res.Text, p) {
@@ -244,7 +249,27 @@ func TestBrowserXSSCluster(t *testing.T) {
 	if shown == 0 {
 		t.Errorf("no payload is shown literally after picking the hostile node")
 	}
+	if !strings.Contains(res.Text, doc.Findings[0].Evidence[0].Text) {
+		t.Errorf("the opened evidence does not show the hostile evidence text literally")
+	}
 }
+
+// openAllLazy opens every compressed part of a cluster page (each closed
+// details.lazy-z, each "Show the other …" button) and resolves when all
+// have been inserted, or says what is still empty after 20 s.
+const openAllLazy = `new Promise(function (resolve) {
+  var ds = document.querySelectorAll("details.lazy-z"), bs = document.querySelectorAll("button[data-rows-of]");
+  ds.forEach(function (d) { d.open = true; });
+  bs.forEach(function (b) { b.click(); });
+  var t0 = Date.now();
+  (function poll() {
+    var empty = Array.prototype.filter.call(ds, function (d) { return !d.querySelector(".lazy-body").childNodes.length; }).length;
+    var rows = Array.prototype.filter.call(bs, function (b) { return !b.parentNode.hidden; }).length;
+    if (!empty && !rows) { resolve(ds.length || bs.length ? "all open" : "nothing compressed"); return; }
+    if (Date.now() - t0 > 20000) { resolve(empty + " parts empty, " + rows + " row buttons shown"); return; }
+    setTimeout(poll, 10);
+  })();
+})`
 
 // TestBrowserClusterGroupLists: in a cluster report a finding group names
 // only its first nodes and pods; its full lists and its other findings are
@@ -393,5 +418,20 @@ func TestBrowserClusterOOMRows(t *testing.T) {
 		if v := fmt.Sprintf("victim-%03d pid %d", k, 1000+k); !strings.Contains(res.Text, v) {
 			t.Errorf("after the click the table does not show %q", v)
 		}
+	}
+
+	// With node-003 picked, the inserted rows follow the picker: only its
+	// kills (k = 3, 34) are shown.
+	res = browsertest.CheckSteps(t, writeReport(t, "report-cluster-oom", doc), "bundle-3",
+		browsertest.Step{Click: `button[data-rows-of="oom-table"]`, Eval: `new Promise(function (resolve) {
+		  (function poll() {
+		    if (document.querySelectorAll("#oom-table tbody tr").length < ` + fmt.Sprint(kills) + `) { setTimeout(poll, 10); return; }
+		    resolve(Array.prototype.map.call(document.querySelectorAll("#oom-table tbody tr:not(.hidden-by-picker)"), function (r) {
+		      return r.cells[2].textContent;
+		    }).join(", "));
+		  })();
+		})`})
+	if want := "victim-003 pid 1003, victim-034 pid 1034"; len(res.Evals) != 1 || res.Evals[0] != want {
+		t.Errorf("OOM rows shown with node-003 picked: %q, want %q", res.Evals, want)
 	}
 }

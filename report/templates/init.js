@@ -3,7 +3,8 @@
    the page's Content-Security-Policy; it makes no network request. Every
    string from a bundle reaches the DOM as text (textContent, or escaped
    before it enters an ECharts tooltip, the one place ECharts takes HTML),
-   or inside a cluster report's node detail, which html/template escaped. */
+   or inside a cluster report's compressed fragments (node detail, finding
+   lists and evidence, table rows), which html/template escaped. */
 (function () {
   "use strict";
 
