@@ -80,8 +80,8 @@ func TestClusterHTMLSize(t *testing.T) {
 		t.Errorf("HTML of 100 nodes × 250 pods is %.2f MB, want ≤ 5 MB", float64(len(html))/(1<<20))
 	}
 	t.Logf("HTML %.2f MB", float64(len(html))/(1<<20))
-	if n := bytes.Count(html, []byte(`class="memsnap-node"`)); n != 100 {
-		t.Errorf("%d node detail blobs, want 100", n)
+	if n := bytes.Count(html, []byte(`class="memsnap-node"`)); n != 100/htmlDetailChunk {
+		t.Errorf("%d node detail blobs, want %d (%d nodes each)", n, 100/htmlDetailChunk, htmlDetailChunk)
 	}
 	// The pods tables are not in the page itself, only in the blobs.
 	if bytes.Contains(html, []byte("web-00042-007")) {
@@ -96,10 +96,13 @@ func TestClusterHTMLSize(t *testing.T) {
 	}
 }
 
-// TestLazyDetailBlobs: each blob inflates to its node's sections, escaped
-// by the template, with its charts; the page's chart block has none of them.
+// TestLazyDetailBlobs: each blob inflates to its chunk of nodes' sections,
+// each node's part escaped by the template and holding only that node, with
+// its charts; every node is in exactly one chunk, and the page's chart
+// block has none of their charts.
 func TestLazyDetailBlobs(t *testing.T) {
-	page := buildPage(clusterDoc(htmlManyBundles+1, 3), Options{})
+	const nodes = htmlManyBundles + 3 // the last chunk is short
+	page := buildPage(clusterDoc(nodes, 3), Options{})
 	if !page.Lazy {
 		t.Fatal("a page of more than htmlManyBundles nodes is not Lazy")
 	}
@@ -107,17 +110,42 @@ func TestLazyDetailBlobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	blob := inflateDetail(t, details[7].Data)
-	for section := range lazySections {
-		if _, ok := blob.Sections[section]; !ok {
-			t.Errorf("detail lacks section %q", section)
+	if want := (nodes + htmlDetailChunk - 1) / htmlDetailChunk; len(details) != want {
+		t.Fatalf("%d detail blobs, want %d", len(details), want)
+	}
+	seen := map[int]int{}
+	for _, d := range details {
+		blob := inflateDetail(t, d.Data)
+		var idx []string
+		for _, n := range blob.Nodes {
+			seen[n]++
+			idx = append(idx, fmt.Sprint(n))
+		}
+		if strings.Join(idx, " ") != d.Indices {
+			t.Errorf("blob lists nodes %q, its element says %q", idx, d.Indices)
+		}
+		if len(blob.Charts) != len(blob.Nodes) {
+			t.Errorf("blob %q: %d chart lists for %d nodes", d.Indices, len(blob.Charts), len(blob.Nodes))
+		}
+		for section := range lazySections {
+			if len(blob.Sections[section]) != len(blob.Nodes) {
+				t.Errorf("blob %q: section %q has %d parts for %d nodes", d.Indices, section, len(blob.Sections[section]), len(blob.Nodes))
+			}
+		}
+		for at, n := range blob.Nodes {
+			w := blob.Sections["workloads"][at]
+			if !strings.Contains(w, fmt.Sprintf("web-%05d-002", n)) || strings.Count(w, "web-") != strings.Count(w, fmt.Sprintf("web-%05d-", n)) {
+				t.Errorf("workloads fragment of node %d does not hold exactly its pods:\n%.400s", n, w)
+			}
+			if len(blob.Charts[at]) == 0 {
+				t.Errorf("node %d's detail carries no chart", n)
+			}
 		}
 	}
-	if w := blob.Sections["workloads"]; !strings.Contains(w, "web-00007-002") || strings.Contains(w, "web-00008-") {
-		t.Errorf("workloads fragment of node 7 does not hold exactly its pods:\n%.400s", w)
-	}
-	if len(blob.Charts) == 0 {
-		t.Errorf("node 7's detail carries no chart")
+	for n := 0; n < nodes; n++ {
+		if seen[n] != 1 {
+			t.Errorf("node %d is in %d detail blobs, want 1", n, seen[n])
+		}
 	}
 	for _, c := range page.Charts {
 		if strings.HasPrefix(c.ID, "chart-node-") || strings.HasPrefix(c.ID, "chart-workloads-") {
@@ -138,7 +166,7 @@ func TestBrowserCluster(t *testing.T) {
 	}
 	res = browsertest.CheckAt(t, path, "bundle-3")
 	for _, want := range []string{"web-00003-001", "node-003 · lines 1–20", "no pprof endpoint", "Cluster summary", "Deployment shop/web",
-		"Workloads by owner", "api-059", "web-00000-049"} {
+		"Workloads by owner", "api-059"} { // (rows past the first 50 are compressed: TestBrowserOwnersSort)
 		if !strings.Contains(res.Text, want) {
 			t.Errorf("after picking node-003 the page does not show %q", want)
 		}
@@ -206,7 +234,12 @@ func TestBrowserXSSCluster(t *testing.T) {
 		b.Index = len(doc.Bundles)
 		doc.Bundles = append(doc.Bundles, b)
 	}
-	res := browsertest.CheckAt(t, writeReport(t, "report-xss-cluster", doc), "bundle-0")
+	// Open every compressed part too (evidence, group lists, rows): their
+	// fragments enter the page the same way, and must run nothing either.
+	res := browsertest.CheckSteps(t, writeReport(t, "report-xss-cluster", doc), "bundle-0", browsertest.Step{Eval: openAllLazy})
+	if res.Evals[0] != "all open" {
+		t.Errorf("opening the compressed parts: %s", res.Evals[0])
+	}
 	shown := 0
 	for _, p := range xssPayloads {
 		if strings.Contains(res.Text, p) {
@@ -216,7 +249,27 @@ func TestBrowserXSSCluster(t *testing.T) {
 	if shown == 0 {
 		t.Errorf("no payload is shown literally after picking the hostile node")
 	}
+	if !strings.Contains(res.Text, doc.Findings[0].Evidence[0].Text) {
+		t.Errorf("the opened evidence does not show the hostile evidence text literally")
+	}
 }
+
+// openAllLazy opens every compressed part of a cluster page (each closed
+// details.lazy-z, each "Show the other …" button) and resolves when all
+// have been inserted, or says what is still empty after 20 s.
+const openAllLazy = `new Promise(function (resolve) {
+  var ds = document.querySelectorAll("details.lazy-z"), bs = document.querySelectorAll("button[data-rows-of]");
+  ds.forEach(function (d) { d.open = true; });
+  bs.forEach(function (b) { b.click(); });
+  var t0 = Date.now();
+  (function poll() {
+    var empty = Array.prototype.filter.call(ds, function (d) { return !d.querySelector(".lazy-body").childNodes.length; }).length;
+    var rows = Array.prototype.filter.call(bs, function (b) { return !b.parentNode.hidden; }).length;
+    if (!empty && !rows) { resolve(ds.length || bs.length ? "all open" : "nothing compressed"); return; }
+    if (Date.now() - t0 > 20000) { resolve(empty + " parts empty, " + rows + " row buttons shown"); return; }
+    setTimeout(poll, 10);
+  })();
+})`
 
 // TestBrowserClusterGroupLists: in a cluster report a finding group names
 // only its first nodes and pods; its full lists and its other findings are
@@ -238,5 +291,147 @@ func TestBrowserClusterGroupLists(t *testing.T) {
 		if !strings.Contains(res.Text, want) {
 			t.Errorf("opened group list does not show %q", want)
 		}
+	}
+}
+
+// TestBrowserClusterEvidence: in a cluster report a finding's evidence
+// table is not in the page's markup but compressed in the finding; a real
+// click on "Evidence" inflates it in Chromium and shows its rows, with the
+// link into the node's excerpt. A small report keeps the table inline.
+func TestBrowserClusterEvidence(t *testing.T) {
+	doc := clusterDoc(htmlManyBundles+5, 3)
+	doc.Findings[0].Evidence = append(doc.Findings[0].Evidence,
+		schema.Evidence{File: "cgroup/kubepods.slice/memory.events", Key: "oom_kill", Value: "7", Text: "seven kills counted by the memcg"})
+	html := render(t, "html", doc, Options{Now: testNow})
+	if bytes.Contains(html, []byte("seven kills counted by the memcg")) || bytes.Contains(html, []byte(`class="grid compact evidence"`)) {
+		t.Errorf("a finding's evidence table is in the cluster page's markup, not compressed")
+	}
+	if !bytes.Contains(html, []byte(`id="finding-0-evidence"`)) {
+		t.Fatalf("the lead finding has no compressed evidence")
+	}
+	small := render(t, "html", richDoc(), Options{Now: testNow})
+	if !bytes.Contains(small, []byte(`class="grid compact evidence"`)) || bytes.Contains(small, []byte("lazy-evidence")) {
+		t.Errorf("a small report does not keep its evidence tables inline")
+	}
+
+	path := writeReport(t, "report-cluster-evidence", doc)
+	res := browsertest.CheckSteps(t, path, "", browsertest.Step{
+		Eval: `String(document.querySelectorAll("#finding-0-evidence table.evidence tbody tr").length)`,
+	}, browsertest.Step{
+		Click:   "#finding-0-evidence > summary",
+		WaitFor: "#finding-0-evidence table.evidence",
+		Eval: `Array.prototype.map.call(document.querySelectorAll("#finding-0-evidence table.evidence tbody tr"), function (r) {
+		  return Array.prototype.map.call(r.cells, function (c) { return c.textContent; }).join("|") + "|" + (r.querySelector("a") ? r.querySelector("a").getAttribute("href") : "");
+		}).join("\n")`,
+	})
+	if len(res.Evals) != 2 {
+		t.Fatalf("%d step results, want 2", len(res.Evals))
+	}
+	if res.Evals[0] != "0" {
+		t.Errorf("before the click the evidence shows %s rows, want none", res.Evals[0])
+	}
+	rows := strings.Split(res.Evals[1], "\n")
+	if len(rows) != 2 || !strings.Contains(rows[0], "logs/kernel.log|line 3|") || !strings.Contains(rows[0], "CONSTRAINT_MEMCG|#ex-0-0") ||
+		!strings.Contains(rows[1], "memory.events|oom_kill|7|seven kills counted by the memcg") {
+		t.Errorf("evidence rows after the click:\n%s", res.Evals[1])
+	}
+	if !strings.Contains(res.Text, "seven kills counted by the memcg") {
+		t.Errorf("the page text lacks the inflated evidence")
+	}
+}
+
+// TestBrowserOwnersSort: clicking a column header of the workloads-by-owner
+// table sorts it, over every row: in a cluster report the rows past the
+// first travel compressed and are inserted before the sort.
+func TestBrowserOwnersSort(t *testing.T) {
+	doc := clusterDoc(htmlManyBundles+1, 150) // 125 Deployments + 3 bare pods per node
+	total := len(doc.Owners)
+	if total <= htmlLazyRowsHead {
+		t.Fatalf("%d owners: the document does not exercise the compressed rows", total)
+	}
+	html := render(t, "html", doc, Options{Now: testNow})
+	if !bytes.Contains(html, []byte("data-rest-z=")) {
+		t.Fatalf("the owners table carries no compressed rows")
+	}
+	// Column 3 is the owner's name, column 4 its pod count.
+	names := `(function () {
+	  var rows = document.querySelectorAll("#owners-table tbody tr");
+	  var v = Array.prototype.map.call(rows, function (r) { return r.cells[2].textContent; });
+	  var sorted = v.every(function (x, i) { return i === 0 || v[i - 1].localeCompare(x) <= 0; });
+	  return rows.length + " " + sorted + " " + v[0] + " " + v[v.length - 1];
+	})()`
+	pods := `(function () {
+	  var v = Array.prototype.map.call(document.querySelectorAll("#owners-table tbody tr"), function (r) { return Number(r.cells[3].getAttribute("data-v")); });
+	  var desc = v.every(function (x, i) { return i === 0 || v[i - 1] >= x; });
+	  return v.length + " " + desc + " " + v[0] + " " + v[v.length - 1];
+	})()`
+	res := browsertest.CheckSteps(t, writeReport(t, "report-owners-sort", doc), "",
+		browsertest.Step{Eval: names},
+		// A sort may wait for the rows to be inflated: wait for its mark.
+		browsertest.Step{Click: "#owners-table thead th:nth-child(3) button", WaitFor: `#owners-table th:nth-child(3)[aria-sort="ascending"]`, Eval: names},
+		browsertest.Step{Click: "#owners-table thead th:nth-child(4) button", WaitFor: `#owners-table th:nth-child(4)[aria-sort="ascending"]`},
+		browsertest.Step{Click: "#owners-table thead th:nth-child(4) button", WaitFor: `#owners-table th:nth-child(4)[aria-sort="descending"]`, Eval: pods},
+		browsertest.Step{Eval: `String(document.querySelector('button[data-rows-of="owners-table"]').offsetParent === null)`},
+	)
+	if len(res.Evals) != 4 {
+		t.Fatalf("%d step results, want 4", len(res.Evals))
+	}
+	if want := fmt.Sprintf("%d false web ", htmlLazyRowsHead); !strings.HasPrefix(res.Evals[0], want) {
+		t.Errorf("before sorting: %q, want %q… (the first rows, worst first: web, OOM-killed)", res.Evals[0], want)
+	}
+	if want := fmt.Sprintf("%d true api-001 ", total); !strings.HasPrefix(res.Evals[1], want) {
+		t.Errorf("after clicking Owner: %q, want %q… (every row, by name)", res.Evals[1], want)
+	}
+	// web and api-001…023 run two pods on every node; a bare pod is one.
+	if want := fmt.Sprintf("%d true %d 1", total, 2*(htmlManyBundles+1)); res.Evals[2] != want {
+		t.Errorf("after clicking Pods twice: %q, want %q (every row, most pods first)", res.Evals[2], want)
+	}
+	if res.Evals[3] != "true" {
+		t.Errorf("the \"Show the other owners\" button is still shown after every row was inserted")
+	}
+}
+
+// TestBrowserClusterOOMRows: a cluster report's OOM table shows its first
+// rows; the others are compressed in the page and a click on "Show the
+// other … kills" inserts them in Chromium.
+func TestBrowserClusterOOMRows(t *testing.T) {
+	doc := clusterDoc(htmlManyBundles+1, 3)
+	const kills = htmlLazyRowsHead + 12
+	for k := 0; k < kills; k++ {
+		doc.OOMEvents = append(doc.OOMEvents, schema.OOMEvent{Bundle: k % len(doc.Bundles), Node: doc.Bundles[k%len(doc.Bundles)].Node,
+			Process: fmt.Sprintf("victim-%03d", k), PID: 1000 + k, File: "logs/kernel.log", Line: 3, Constraint: "CONSTRAINT_MEMCG"})
+	}
+	html := render(t, "html", doc, Options{Now: testNow})
+	// Rows are in the report's order (by node), not the loop's; count the
+	// table's cells (the timeline chart's data names every victim).
+	if n := bytes.Count(html, []byte(`<td>victim-`)); n != htmlLazyRowsHead {
+		t.Errorf("%d kills in the markup, want the first %d (the others compressed)", n, htmlLazyRowsHead)
+	}
+	count := `String(document.querySelectorAll("#oom-table tbody tr").length)`
+	res := browsertest.CheckSteps(t, writeReport(t, "report-cluster-oom", doc), "",
+		browsertest.Step{Eval: count},
+		browsertest.Step{Click: `button[data-rows-of="oom-table"]`, WaitFor: "#oom-table tbody tr:nth-child(" + fmt.Sprint(kills) + ")", Eval: count})
+	if len(res.Evals) != 2 || res.Evals[0] != fmt.Sprint(htmlLazyRowsHead) || res.Evals[1] != fmt.Sprint(kills) {
+		t.Errorf("OOM rows before and after the click: %q, want %d then %d", res.Evals, htmlLazyRowsHead, kills)
+	}
+	for k := 0; k < kills; k++ {
+		if v := fmt.Sprintf("victim-%03d pid %d", k, 1000+k); !strings.Contains(res.Text, v) {
+			t.Errorf("after the click the table does not show %q", v)
+		}
+	}
+
+	// With node-003 picked, the inserted rows follow the picker: only its
+	// kills (k = 3, 34) are shown.
+	res = browsertest.CheckSteps(t, writeReport(t, "report-cluster-oom", doc), "bundle-3",
+		browsertest.Step{Click: `button[data-rows-of="oom-table"]`, Eval: `new Promise(function (resolve) {
+		  (function poll() {
+		    if (document.querySelectorAll("#oom-table tbody tr").length < ` + fmt.Sprint(kills) + `) { setTimeout(poll, 10); return; }
+		    resolve(Array.prototype.map.call(document.querySelectorAll("#oom-table tbody tr:not(.hidden-by-picker)"), function (r) {
+		      return r.cells[2].textContent;
+		    }).join(", "));
+		  })();
+		})`})
+	if want := "victim-003 pid 1003, victim-034 pid 1034"; len(res.Evals) != 1 || res.Evals[0] != want {
+		t.Errorf("OOM rows shown with node-003 picked: %q, want %q", res.Evals, want)
 	}
 }

@@ -28,6 +28,11 @@ type htmlPage struct {
 	Findings  []findingView
 	Suppr     []findingView
 	OOM       []oomView
+	OOMCount  int // rows of the OOM table, OOMRest included
+	// OOMRestZ (a cluster page): the OOM rows past the first
+	// htmlLazyRowsHead, compressed like OwnersRestZ.
+	OOMRestZ  string
+	OOMRest   int
 	OOMChart  *chartSpec
 	Bundles   []bundleView
 	Notes     []string // caps that applied
@@ -38,10 +43,18 @@ type htmlPage struct {
 	// reader picks the node (issue #14: 100 nodes within 5 MB).
 	Lazy   bool
 	Detail []nodeDetail
+	// FindingsZ (a cluster page): the findings' closed parts, see
+	// lazyFindings.
+	FindingsZ string
 	// Owners is the cluster workloads view (Document.Owners), worst first,
 	// at most htmlOwnerRows; OwnersTotal counts them all.
 	Owners      []ownerView
 	OwnersTotal int
+	// OwnersRestZ (a cluster page): the owner rows past the first
+	// htmlOwnerRowsHead, the rendered "owner-rows", gzip + base64url;
+	// OwnersRest counts them.
+	OwnersRestZ string
+	OwnersRest  int
 }
 
 // ownerView is one row of the workloads-by-owner table.
@@ -51,11 +64,11 @@ type ownerView struct {
 	NodeCount int
 }
 
-// nodeDetail is one node's per-node sections and charts, rendered by the
-// same templates as a small report and compressed (see lazyDetail).
+// nodeDetail is a chunk of nodes' per-node sections and charts, rendered
+// by the same templates as a small report and compressed (see lazyDetail).
 type nodeDetail struct {
-	Index int
-	Data  string // base64url of the gzip of a detailBlob in JSON
+	Indices string // the chunk's bundle indices, space-separated
+	Data    string // base64url of the gzip of a detailBlob in JSON
 }
 
 type verdictView struct {
@@ -79,6 +92,9 @@ type findingView struct {
 	Anchor   string
 	Evidence []evidenceView
 	More     int // evidence items not shown
+	// EvidenceLazy (a cluster page): the evidence table travels in the
+	// page's FindingsZ, inflated when the reader opens it.
+	EvidenceLazy bool
 	// Group is set, with several nodes, on the one finding shown for a
 	// FindingGroup: the nodes and pods it spans and the others in brief.
 	Group *groupView
@@ -94,17 +110,16 @@ type groupView struct {
 	Others  []otherFinding
 	More    int // findings of the group not listed
 	// Lazy (a cluster page): the header names only the first few nodes and
-	// pods; the full lists and the other findings travel as OthersZ (the
-	// rendered "group-others-body", gzip + base64url like a node's detail)
-	// and are inflated when the reader opens the list. Repeated for every
-	// group, they were most of a 100-node page.
+	// pods; the full lists and the other findings travel in the page's
+	// FindingsZ (the rendered "group-others-body", gzip + base64url like a
+	// node's detail) and are inflated when the reader opens the list.
+	// Repeated for every group, they were most of a 100-node page.
 	Lazy      bool
 	ID        string // "others-<lead finding>", an address that opens the list
 	NodeCount int
 	PodCount  int
 	HeadNodes []string
 	HeadPods  []string
-	OthersZ   string
 	// Rightsizing is set on a limit-rightsizing group of an owner: the
 	// group's own verdict per container (its summary replaces the first
 	// finding's, whose per-pod evidence is left to the JSON).
@@ -265,6 +280,10 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 			}
 		}
 	}
+	// A cluster page (issue #14: 100 nodes within 5 MB) carries what the
+	// reader opens on demand compressed: per-node detail, group lists,
+	// evidence tables, owner rows past the first.
+	lazy := len(doc.Bundles) > htmlManyBundles
 	fBudget := &byteBudget{left: htmlFindingBytes}
 	for i, f := range doc.Findings {
 		gv, lead := shown[i]
@@ -307,6 +326,10 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 		}
 	}
 
+	if lazy {
+		lazyFindings(p)
+	}
+
 	for _, b := range worstBundlesFirst(doc) {
 		missing := 0
 		for _, s := range b.Sources {
@@ -327,6 +350,9 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 		o.Namespace, o.Kind, o.Name = truncateRunes(o.Namespace, 253), truncateRunes(o.Kind, 100), truncateRunes(o.Name, 253)
 		p.Owners = append(p.Owners, ownerView{Owner: o, SevRank: schema.SeverityRank(o.Severity), NodeCount: len(o.Nodes)})
 	}
+	if lazy {
+		lazyOwners(p)
+	}
 
 	for i, e := range doc.OOMEvents {
 		if i == htmlOOMRowCap {
@@ -335,6 +361,10 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 		}
 		p.OOM = append(p.OOM, oomView{OOMEvent: e, NodeLabel: oomNodeLabel(doc, e),
 			Workload: workloadName(e.Namespace, e.Pod, e.Container), Link: anchors[strconv.Itoa(e.Bundle)+"\x00"+e.File]})
+	}
+	p.OOMCount = len(p.OOM)
+	if lazy {
+		lazyOOM(p)
 	}
 	if c, ok := oomTimelineChart(doc); ok {
 		p.OOMChart = &c
@@ -349,7 +379,7 @@ func buildPage(doc *schema.Document, opts Options) *htmlPage {
 			perBundle = max(htmlRowMinPerBundleMany, htmlRowBudget/n)
 		}
 	}
-	p.Lazy = len(doc.Bundles) > htmlManyBundles
+	p.Lazy = lazy
 	if p.Lazy {
 		// Rows cost only compressed bytes, on demand: each node keeps more.
 		perBundle = max(perBundle, htmlRowMinPerBundleLazy)

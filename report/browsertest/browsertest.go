@@ -44,10 +44,24 @@ type Result struct {
 	CSPViolations []string // securitypolicyviolation events seen by the page
 	Charts        []Chart
 	Findings      []Box
-	Pwned         bool   // window.__pwn was set: a payload ran
-	Text          string // document.body.innerText
-	Screenshot    string // path of the full-page PNG
+	Pwned         bool     // window.__pwn was set: a payload ran
+	Text          string   // document.body.innerText
+	Screenshot    string   // path of the full-page PNG
+	Evals         []string // what each Step's Eval returned, in order
 }
+
+// Step is what a test does in the page once it is ready, before it is
+// inspected: a real mouse click on the first element matching Click (a
+// CSS selector; the browser scrolls it into view), then a wait until an
+// element matching WaitFor is visible, then Eval (a JavaScript expression
+// giving a string, kept in Result.Evals). Each part is optional.
+type Step struct {
+	Click, WaitFor, Eval string
+}
+
+// stepTimeout bounds one step: a WaitFor that never matches fails the
+// check instead of hanging it.
+const stepTimeout = 30 * time.Second
 
 // Chart is one chart element of the report.
 type Chart struct {
@@ -123,6 +137,11 @@ func Run(ctx context.Context, htmlPath, artifactsDir string) (Result, error) {
 // report picks the node of "#bundle-N" on load); the screenshot's name ends
 // in "-fragment".
 func RunAt(ctx context.Context, htmlPath, fragment, artifactsDir string) (Result, error) {
+	return RunSteps(ctx, htmlPath, fragment, artifactsDir)
+}
+
+// RunSteps is RunAt with steps taken once the page is ready.
+func RunSteps(ctx context.Context, htmlPath, fragment, artifactsDir string, steps ...Step) (Result, error) {
 	abs, err := filepath.Abs(htmlPath)
 	if err != nil {
 		return Result{}, err
@@ -185,6 +204,17 @@ func RunAt(ctx context.Context, htmlPath, fragment, artifactsDir string) (Result
 	if err := chromedp.Do(tabCtx, chromedp.Navigate(target)); err != nil {
 		return res, fmt.Errorf("load %s: %w", res.URL, err)
 	}
+	if len(steps) > 0 {
+		if _, err := chromedp.Run(tabCtx, chromedp.Evaluate[bool](waitReady, chromedp.EvalAwaitPromise)); err != nil {
+			return res, fmt.Errorf("wait for %s: %w", res.URL, err)
+		}
+	}
+	var evals []string
+	for i, st := range steps {
+		if err := runStep(tabCtx, st, &evals); err != nil {
+			return res, fmt.Errorf("%s: step %d %+v: %w", res.URL, i+1, st, err)
+		}
+	}
 	raw, err := chromedp.Run(tabCtx, chromedp.Evaluate[string](inspect, chromedp.EvalAwaitPromise))
 	if err != nil {
 		return res, fmt.Errorf("inspect %s: %w", res.URL, err)
@@ -219,9 +249,33 @@ func RunAt(ctx context.Context, htmlPath, fragment, artifactsDir string) (Result
 	defer mu.Unlock()
 	res.Charts, res.Findings, res.Pwned, res.CSPViolations, res.Text = seen.Charts, seen.Findings, seen.Pwned, seen.CSP, seen.Text
 	res.Screenshot = shot
+	res.Evals = evals
 	out := res
 	out.Requests = append([]string(nil), res.Requests...)
 	return out, nil
+}
+
+func runStep(ctx context.Context, st Step, evals *[]string) error {
+	ctx, cancel := context.WithTimeout(ctx, stepTimeout)
+	defer cancel()
+	if st.Click != "" {
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(st.Click))); err != nil {
+			return fmt.Errorf("click: %w", err)
+		}
+	}
+	if st.WaitFor != "" {
+		if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(st.WaitFor))); err != nil {
+			return fmt.Errorf("wait for %s: %w", st.WaitFor, err)
+		}
+	}
+	if st.Eval != "" {
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](st.Eval, chromedp.EvalAwaitPromise))
+		if err != nil {
+			return fmt.Errorf("eval: %w", err)
+		}
+		*evals = append(*evals, v)
+	}
+	return nil
 }
 
 // newBrowser starts Debian's headless Chromium with no network features of
@@ -287,12 +341,19 @@ func Check(t testing.TB, htmlPath string) Result {
 // CheckAt is Check with the address's fragment set to fragment.
 func CheckAt(t testing.TB, htmlPath, fragment string) Result {
 	t.Helper()
+	return CheckSteps(t, htmlPath, fragment)
+}
+
+// CheckSteps is CheckAt with steps taken in the page before it is
+// inspected (a step that fails fails t).
+func CheckSteps(t testing.TB, htmlPath, fragment string, steps ...Step) Result {
+	t.Helper()
 	if _, err := exec.LookPath(ChromiumPath); err != nil {
 		t.Fatalf("%s is missing: run report/scripts/ensure-chromium.sh (apt-get install chromium) to run the browser tests", ChromiumPath)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	res, err := RunAt(ctx, htmlPath, fragment, ArtifactsDir(t))
+	res, err := RunSteps(ctx, htmlPath, fragment, ArtifactsDir(t), steps...)
 	if err != nil {
 		t.Fatalf("browser check of %s: %v", htmlPath, err)
 	}

@@ -3,7 +3,8 @@
    the page's Content-Security-Policy; it makes no network request. Every
    string from a bundle reaches the DOM as text (textContent, or escaped
    before it enters an ECharts tooltip, the one place ECharts takes HTML),
-   or inside a cluster report's node detail, which html/template escaped. */
+   or inside a cluster report's compressed fragments (node detail, finding
+   lists and evidence, table rows), which html/template escaped. */
 (function () {
   "use strict";
 
@@ -86,11 +87,13 @@
     return block ? JSON.parse(block.textContent) || [] : [];
   }
 
-  // A cluster report carries each node's detail (its part of the per-node
-  // sections, and its charts) as base64url of gzipped JSON; the browser's
-  // own DecompressionStream inflates it, no network involved. loadNode
-  // inserts it once, into the placeholders, and resolves when drawn.
+  // A cluster report carries its nodes' detail (their part of the
+  // per-node sections, and their charts) as base64url of gzipped JSON, ten
+  // nodes a blob; the browser's own DecompressionStream inflates it, no
+  // network involved. loadNode inserts a node's part once, into the
+  // placeholders, and resolves when drawn.
   var loaded = {};
+  var chunks = new WeakMap();
 
   function inflate(text) {
     var b64 = text.trim().replace(/-/g, "+").replace(/_/g, "/");
@@ -100,42 +103,93 @@
     return new Response(stream).text();
   }
 
+  function loadChunk(blob) {
+    if (!chunks.has(blob)) {
+      chunks.set(blob, inflate(blob.textContent).then(JSON.parse));
+    }
+    return chunks.get(blob);
+  }
+
   function loadNode(index) {
     if (loaded[index]) { return loaded[index]; }
-    var blob = document.querySelector('script[data-bundle-detail="' + CSS.escape(index) + '"]');
+    // data-bundle-detail lists the chunk's bundle indices.
+    var blob = document.querySelector('script[data-bundle-detail~="' + CSS.escape(index) + '"]');
     if (!blob) { return Promise.resolve(); }
-    loaded[index] = inflate(blob.textContent).then(function (text) {
-      var detail = JSON.parse(text);
+    loaded[index] = loadChunk(blob).then(function (detail) {
+      var at = detail.nodes.indexOf(Number(index));
+      if (at < 0) { return; }
       document.querySelectorAll(".lazy-detail").forEach(function (slot) {
         // The fragments were escaped by html/template for this context.
-        var html = detail.sections[slot.getAttribute("data-section")] || "";
-        slot.insertAdjacentHTML("beforeend", html);
+        var parts = detail.sections[slot.getAttribute("data-section")] || [];
+        slot.insertAdjacentHTML("beforeend", parts[at] || "");
         slot.querySelectorAll("table.sortable").forEach(wireSorting);
       });
-      drawCharts(detail.charts || []);
+      drawCharts(detail.charts[at] || []);
     });
     return loaded[index];
   }
 
-  // A cluster report's finding group carries its full node and pod lists
-  // and its other findings compressed (data-z); they are inflated once,
-  // when the reader opens the list.
-  var othersLoaded = new WeakMap();
+  // A cluster report carries what the reader opens on demand compressed:
+  // a finding group's full node and pod lists and its other findings, a
+  // finding's evidence table. Each closed <details class="lazy-z"> names
+  // the blob (data-z-in) holding its fragment, keyed by its id; the blob is
+  // inflated once, when the reader first opens one of them.
+  var zLoaded = new WeakMap(), blobs = {};
 
-  function loadOthers(d) {
-    if (othersLoaded.has(d)) { return othersLoaded.get(d); }
-    var p = inflate(d.getAttribute("data-z") || "").then(function (html) {
+  function loadBlob(id) {
+    if (!blobs[id]) {
+      var el = document.getElementById(id);
+      blobs[id] = el ? inflate(el.textContent).then(JSON.parse) : Promise.resolve({});
+    }
+    return blobs[id];
+  }
+
+  function loadZ(d) {
+    if (zLoaded.has(d)) { return zLoaded.get(d); }
+    var p = loadBlob(d.getAttribute("data-z-in") || "").then(function (frags) {
       // Rendered by html/template for this context, as the page is.
-      d.querySelector(".lazy-others-body").insertAdjacentHTML("beforeend", html);
+      d.querySelector(".lazy-body").insertAdjacentHTML("beforeend", frags[d.id] || "");
     });
-    othersLoaded.set(d, p);
+    zLoaded.set(d, p);
     return p;
   }
 
-  function wireLazyOthers() {
-    document.querySelectorAll("details.lazy-others").forEach(function (d) {
+  function wireLazyZ() {
+    document.querySelectorAll("details.lazy-z").forEach(function (d) {
       d.addEventListener("toggle", function () {
-        if (d.open) { loadOthers(d); }
+        if (d.open) { loadZ(d); }
+      });
+    });
+  }
+
+  // A cluster report's owners and OOM tables carry their rows past the
+  // first compressed (data-rest-z on the table): inserted once, when the
+  // reader asks for them or sorts the table (a sort is over every row).
+  var rowsLoaded = new WeakMap();
+
+  function loadRows(table) {
+    var z = table.getAttribute("data-rest-z");
+    if (!z) { return Promise.resolve(); }
+    if (rowsLoaded.has(table)) { return rowsLoaded.get(table); }
+    var p = inflate(z).then(function (html) {
+      // Rendered by html/template for this context, as the page is.
+      table.tBodies[0].insertAdjacentHTML("beforeend", html);
+      // Rows of a node (data-bundle) follow the node picker.
+      var picker = document.getElementById("node-picker");
+      if (picker && picker.value !== "all") { showNode(picker.value); }
+      document.querySelectorAll('button[data-rows-of="' + CSS.escape(table.id) + '"]').forEach(function (b) {
+        b.parentNode.hidden = true;
+      });
+    });
+    rowsLoaded.set(table, p);
+    return p;
+  }
+
+  function wireMoreRows() {
+    document.querySelectorAll("button[data-rows-of]").forEach(function (b) {
+      b.addEventListener("click", function () {
+        var table = document.getElementById(b.getAttribute("data-rows-of"));
+        if (table) { loadRows(table); }
       });
     });
   }
@@ -177,24 +231,27 @@
       var button = th.querySelector("button[data-sort]");
       if (!button) { return; }
       button.addEventListener("click", function () {
-        var numeric = button.getAttribute("data-sort") === "num";
-        var asc = th.getAttribute("aria-sort") !== "ascending";
-        headers.forEach(function (h) { h.removeAttribute("aria-sort"); });
-        th.setAttribute("aria-sort", asc ? "ascending" : "descending");
-        var body = table.tBodies[0];
-        var rows = Array.prototype.slice.call(body.rows);
-        rows.sort(function (a, b) {
-          var x = a.cells[col], y = b.cells[col], r;
-          if (numeric) {
-            r = Number(x.getAttribute("data-v")) - Number(y.getAttribute("data-v"));
-          } else {
-            r = x.textContent.localeCompare(y.textContent);
-          }
-          return asc ? r : -r;
-        });
-        rows.forEach(function (row) { body.appendChild(row); });
+        loadRows(table).then(function () { sortBy(th, col, button.getAttribute("data-sort") === "num"); });
       });
     });
+
+    function sortBy(th, col, numeric) {
+      var asc = th.getAttribute("aria-sort") !== "ascending";
+      headers.forEach(function (h) { h.removeAttribute("aria-sort"); });
+      th.setAttribute("aria-sort", asc ? "ascending" : "descending");
+      var body = table.tBodies[0];
+      var rows = Array.prototype.slice.call(body.rows);
+      rows.sort(function (a, b) {
+        var x = a.cells[col], y = b.cells[col], r;
+        if (numeric) {
+          r = Number(x.getAttribute("data-v")) - Number(y.getAttribute("data-v"));
+        } else {
+          r = x.textContent.localeCompare(y.textContent);
+        }
+        return asc ? r : -r;
+      });
+      rows.forEach(function (row) { body.appendChild(row); });
+    }
   }
 
   // An evidence link points into a closed <details>: open it, then scroll.
@@ -211,15 +268,16 @@
       el.open = true;
     }
     if (el) { el.scrollIntoView(); }
-    if (el && el.classList.contains("lazy-others")) {
-      return loadOthers(el);
+    if (el && el.classList.contains("lazy-z")) {
+      return loadZ(el);
     }
     return Promise.resolve();
   }
 
   drawCharts(pageCharts());
   wirePicker();
-  wireLazyOthers();
+  wireLazyZ();
+  wireMoreRows();
   document.querySelectorAll("table.sortable").forEach(wireSorting);
   // The ready marker a benchmark or test waits for: the page is rendered,
   // its charts drawn, and the node of the address (if any) inserted.
