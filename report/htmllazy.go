@@ -158,42 +158,33 @@ const htmlLazyRowsHead = 50
 // lazyOwners keeps the first htmlLazyRowsHead owner rows in the page and
 // moves the others into OwnersRestZ. Each row names its owner's nodes (a
 // Deployment on 100 nodes: 100 names), so rows are ~4 KB apiece on a
-// cluster. Rows that cannot be rendered stay inline.
+// cluster.
 func lazyOwners(p *htmlPage) {
-	if len(p.Owners) <= htmlLazyRowsHead {
-		return
-	}
-	rest := p.Owners[htmlLazyRowsHead:]
-	var frag bytes.Buffer
-	if err := pageTemplate.ExecuteTemplate(&frag, "owner-rows", rest); err != nil {
-		return
-	}
-	z, err := gzipBase64(frag.Bytes())
-	if err != nil {
-		return
-	}
-	p.OwnersRestZ, p.OwnersRest = z, len(rest)
-	p.Owners = p.Owners[:htmlLazyRowsHead]
+	p.Owners, p.OwnersRestZ, p.OwnersRest = lazyRows(p.Owners, "owner-rows")
 }
 
-// lazyOOM keeps the first htmlLazyRowsHead rows of the OOM table in the
-// page and moves the others into OOMRestZ (rows that cannot be rendered
-// stay inline).
+// lazyOOM does the same for the OOM table's rows (OOMRestZ).
 func lazyOOM(p *htmlPage) {
-	if len(p.OOM) <= htmlLazyRowsHead {
-		return
+	p.OOM, p.OOMRestZ, p.OOMRest = lazyRows(p.OOM, "oom-rows")
+}
+
+// lazyRows renders the rows past htmlLazyRowsHead with the template tmpl,
+// compressed, and returns the rows to keep inline, the blob and how many
+// rows it holds. Rows that cannot be rendered all stay inline.
+func lazyRows[T any](rows []T, tmpl string) ([]T, string, int) {
+	if len(rows) <= htmlLazyRowsHead {
+		return rows, "", 0
 	}
-	rest := p.OOM[htmlLazyRowsHead:]
+	rest := rows[htmlLazyRowsHead:]
 	var frag bytes.Buffer
-	if err := pageTemplate.ExecuteTemplate(&frag, "oom-rows", rest); err != nil {
-		return
+	if err := pageTemplate.ExecuteTemplate(&frag, tmpl, rest); err != nil {
+		return rows, "", 0
 	}
 	z, err := gzipBase64(frag.Bytes())
 	if err != nil {
-		return
+		return rows, "", 0
 	}
-	p.OOMRestZ, p.OOMRest = z, len(rest)
-	p.OOM = p.OOM[:htmlLazyRowsHead]
+	return rows[:htmlLazyRowsHead], z, len(rest)
 }
 
 func headStrings(items []string) []string {
