@@ -93,7 +93,7 @@
   // network involved. loadNode inserts a node's part once, into the
   // placeholders, and resolves when drawn.
   var loaded = {};
-  var chunks = new WeakMap();
+  var inflated = new WeakMap();
 
   function inflate(text) {
     var b64 = text.trim().replace(/-/g, "+").replace(/_/g, "/");
@@ -103,11 +103,14 @@
     return new Response(stream).text();
   }
 
-  function loadChunk(blob) {
-    if (!chunks.has(blob)) {
-      chunks.set(blob, inflate(blob.textContent).then(JSON.parse));
+  // loadJSON inflates a compressed JSON block of the page once, however
+  // many nodes or <details> read from it.
+  function loadJSON(blob) {
+    if (!blob) { return Promise.resolve({}); }
+    if (!inflated.has(blob)) {
+      inflated.set(blob, inflate(blob.textContent).then(JSON.parse));
     }
-    return chunks.get(blob);
+    return inflated.get(blob);
   }
 
   function loadNode(index) {
@@ -115,7 +118,7 @@
     // data-bundle-detail lists the chunk's bundle indices.
     var blob = document.querySelector('script[data-bundle-detail~="' + CSS.escape(index) + '"]');
     if (!blob) { return Promise.resolve(); }
-    loaded[index] = loadChunk(blob).then(function (detail) {
+    loaded[index] = loadJSON(blob).then(function (detail) {
       var at = detail.nodes.indexOf(Number(index));
       if (at < 0) { return; }
       document.querySelectorAll(".lazy-detail").forEach(function (slot) {
@@ -134,19 +137,11 @@
   // finding's evidence table. Each closed <details class="lazy-z"> names
   // the blob (data-z-in) holding its fragment, keyed by its id; the blob is
   // inflated once, when the reader first opens one of them.
-  var zLoaded = new WeakMap(), blobs = {};
-
-  function loadBlob(id) {
-    if (!blobs[id]) {
-      var el = document.getElementById(id);
-      blobs[id] = el ? inflate(el.textContent).then(JSON.parse) : Promise.resolve({});
-    }
-    return blobs[id];
-  }
+  var zLoaded = new WeakMap();
 
   function loadZ(d) {
     if (zLoaded.has(d)) { return zLoaded.get(d); }
-    var p = loadBlob(d.getAttribute("data-z-in") || "").then(function (frags) {
+    var p = loadJSON(document.getElementById(d.getAttribute("data-z-in") || "")).then(function (frags) {
       // Rendered by html/template for this context, as the page is.
       d.querySelector(".lazy-body").insertAdjacentHTML("beforeend", frags[d.id] || "");
     });
