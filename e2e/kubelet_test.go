@@ -77,9 +77,12 @@ func TestRealKubelet(t *testing.T) {
 	pods := map[string]*corev1.Pod{
 		// anon OOM (seed 001): 64 MiB container limit, anonymous memory
 		// in 4 MiB steps. The sidecar has no limit, so the pod has none:
-		// only the container limit can fire.
+		// only the container limit can fire. It waits 3 s before its first
+		// allocation: containerd arms its OOM watch only after the start
+		// (lab/workload, -delay), and on a loaded machine a kill in the
+		// first moments was reported as Error, exit 137.
 		"anon-oom": pod(node.Name, "leaky", corev1.RestartPolicyNever,
-			container("app", 64*mib, "/bin/workload", "alloc", "-step", strconv.Itoa(4*mib)),
+			container("app", 64*mib, "/bin/workload", "alloc", "-delay", "3s", "-step", strconv.Itoa(4*mib)),
 			container("sidecar", 0, "/bin/workload", "-hold", "alloc", "-step", strconv.Itoa(mib), "-max", strconv.Itoa(mib))),
 		// page cache (seed 000): a 230 MiB log file on the pod's disk
 		// emptyDir, read back twice, in a 256 MiB container.

@@ -14,6 +14,7 @@
 //	workload -join CGROUP.PROCS saw -step N -interval D -max N    # allocate, free, repeat
 //	workload -join CGROUP.PROCS cachegrow -file F -step N -interval D  # a log file written and re-read
 //	workload -hold alloc -step N -max N        # in a pod: hold until killed
+//	workload alloc -delay 3s -step N           # in a pod: let the runtime watch for OOM first
 //	workload refill -file F -size N -step N    # in a pod (e2e tmpfs restart)
 //
 // In a Kubernetes pod (the e2e test bed's real kubelet) stdin is
@@ -62,6 +63,12 @@ func main() {
 	dir := fs.String("dir", "", "spread: parent cgroup directory holding c0 … c<n-1>")
 	n := fs.Int("n", 0, "spread: how many child cgroups")
 	interval := fs.Duration("interval", 0, "grow, saw, cachegrow: time between steps")
+	// containerd 1.6's runc shim arms its cgroup v1 OOM eventfd only after
+	// the task has started (runtime/v2/runc/v2/service.go, Start: s.ep.Add
+	// after container.Start), so a container that reaches its limit in its
+	// first milliseconds is killed by the kernel but reported as "Error",
+	// exit 137, not "OOMKilled". The e2e anon-oom pod waits this long first.
+	delay := fs.Duration("delay", 0, "alloc: wait this long before the first allocation")
 	_ = fs.Parse(rest)
 	switch sub {
 	case "pagecache":
@@ -76,6 +83,7 @@ func main() {
 		}
 		ready(f) // keep it open: the collector names it from fds.tsv
 	case "alloc":
+		time.Sleep(*delay)
 		alloc(*step, *maxBytes)
 	case "fill":
 		f := writeFile(*file, *size)
