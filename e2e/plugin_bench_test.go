@@ -48,10 +48,10 @@ func BenchmarkPluginAPIMode100Nodes(b *testing.B) {
 		if err := cmd.Start(); err != nil {
 			b.Fatal(err)
 		}
-		anon := pollAnon(cmd.Process.Pid)
+		rssCh := pollRSS(cmd.Process.Pid)
 		err := cmd.Wait()
 		wall := time.Since(start)
-		peakAnon := <-anon
+		peak := <-rssCh
 		if err != nil {
 			b.Fatalf("kubectl-memsnap: %v\n%s", err, out.String())
 		}
@@ -68,35 +68,57 @@ func BenchmarkPluginAPIMode100Nodes(b *testing.B) {
 		}
 		b.ReportMetric(wall.Seconds(), "wall-s")
 		b.ReportMetric(float64(rss)/(1<<20), "peak-rss-MiB")
-		b.ReportMetric(float64(peakAnon)/(1<<20), "peak-anon-MiB")
+		b.ReportMetric(float64(peak.anon)/(1<<20), "peak-anon-MiB")
+		b.ReportMetric(float64(peak.file)/(1<<20), "peak-file-MiB")
 		b.ReportMetric(float64(reqs), "apiserver-requests")
-		b.Logf("%d nodes: wall %s, peak RSS %.1f MiB (anonymous %.1f MiB), %d API server requests", nodes, wall.Round(10*time.Millisecond),
-			float64(rss)/(1<<20), float64(peakAnon)/(1<<20), reqs)
+		b.Logf("%d nodes: wall %s, peak RSS %.1f MiB (anonymous %.1f MiB, file %.1f MiB), %d API server requests", nodes, wall.Round(10*time.Millisecond),
+			float64(rss)/(1<<20), float64(peak.anon)/(1<<20), float64(peak.file)/(1<<20), reqs)
 	}
 }
 
-// pollAnon samples the process's RssAnon (/proc/PID/status) every 20 ms
-// until it exits and sends the highest value. The rusage peak also counts
-// the binary's own file pages: the 90 MB plugin's text, mapped from the
-// page cache, often in 2 MiB pieces (smaps FilePmdMapped), is ~60 MB of
-// that figure on this machine and is shared, not the plugin's memory.
-func pollAnon(pid int) <-chan int64 {
-	out := make(chan int64, 1)
+// rssPeak is what pollRSS saw: the highest RssAnon and RssFile of
+// /proc/PID/status, each at its own moment.
+type rssPeak struct{ anon, file int64 }
+
+// pollRSS samples the process's RssAnon and RssFile (/proc/PID/status)
+// every 20 ms until it exits and sends the highest of each. The rusage peak
+// also counts the binary's own file pages, mapped from the page cache (on
+// this kernel often in 2 MiB pieces, smaps FilePmdMapped): shared, and
+// dropped under pressure, but counted. With MEMSNAP_BENCH_SMAPS=FILE the
+// process's smaps at its highest VmRSS is written there, to see which
+// mappings the peak is made of.
+func pollRSS(pid int) <-chan rssPeak {
+	out := make(chan rssPeak, 1)
+	smapsOut := os.Getenv("MEMSNAP_BENCH_SMAPS")
 	go func() {
-		var peak int64
+		var peak rssPeak
+		var total int64
 		path := fmt.Sprintf("/proc/%d/status", pid)
+		field := func(b []byte, name string) (int64, bool) {
+			_, after, ok := bytes.Cut(b, []byte(name))
+			if !ok {
+				return 0, false
+			}
+			f := strings.Fields(string(after))
+			kb, err := strconv.ParseInt(f[0], 10, 64)
+			return kb * 1024, err == nil && len(f) > 1
+		}
 		for {
 			b, err := os.ReadFile(path)
 			if err != nil {
 				break
 			}
-			_, after, ok := bytes.Cut(b, []byte("RssAnon:"))
+			anon, ok := field(b, "RssAnon:")
 			if !ok {
 				break // a zombie has no memory lines: it is done
 			}
-			f := strings.Fields(string(after))
-			if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil && len(f) > 1 {
-				peak = max(peak, kb*1024)
+			file, _ := field(b, "RssFile:")
+			peak.anon, peak.file = max(peak.anon, anon), max(peak.file, file)
+			if rss, _ := field(b, "VmRSS:"); rss > total && smapsOut != "" {
+				total = rss
+				if sm, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid)); err == nil {
+					_ = os.WriteFile(smapsOut, sm, 0o644)
+				}
 			}
 			time.Sleep(20 * time.Millisecond)
 		}

@@ -18,8 +18,8 @@ for os in linux darwin windows; do
 		bin=kubectl-memsnap
 		[ "$os" = windows ] && bin=kubectl-memsnap.exe
 		stage=$(mktemp -d)
-		CGO_ENABLED=0 GOOS=$os GOARCH=$arch "$go" build -trimpath -ldflags "-s -w -X main.version=$version" \
-			-o "$stage/$bin" ./analyzer/cmd/kubectl-memsnap
+		CGO_ENABLED=0 GOOS=$os GOARCH=$arch "$go" build -trimpath -tags "${PLUGIN_TAGS:?run make release}" \
+			-ldflags "-s -w -X main.version=$version" -o "$stage/$bin" ./analyzer/cmd/kubectl-memsnap
 		cp README.md "$stage/"
 		[ -f LICENSE ] && cp LICENSE "$stage/"
 		# Reproducible: fixed order, owner and time; gzip without a name or stamp.

@@ -42,6 +42,21 @@ var programs = []struct {
 // kubelet --version and the API server's /version all read them.
 const kubeVersionLDFlags = "-X k8s.io/component-base/version.gitVersion=v1.37.2 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37 -X k8s.io/component-base/version.gitTreeState=clean"
 
+// pluginTags reads PLUGIN_TAGS from the product's Makefile, the one place
+// the plugin's build tags are set.
+func pluginTags(makefile string) (string, error) {
+	b, err := os.ReadFile(makefile)
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "PLUGIN_TAGS :="); ok && strings.TrimSpace(v) != "" {
+			return strings.TrimSpace(v), nil
+		}
+	}
+	return "", fmt.Errorf("%s: no PLUGIN_TAGS := line", makefile)
+}
+
 // ensureBinaries returns the directory holding every program: $MEMSNAP_E2E_BIN
 // when set (checked), else e2e/.work/bin, brought up to date with go build
 // (the Go build cache makes that quick after the first, ~10-minute build of
@@ -79,6 +94,15 @@ func ensureBinaries() (string, error) {
 		args := []string{"build", "-o", filepath.Join(dir, p.name)}
 		if p.name == "kube-e2e" {
 			args = append(args, "-ldflags", kubeVersionLDFlags)
+		}
+		if p.name == "kubectl-memsnap" {
+			// Built as make plugin builds it, or the bench measures a
+			// larger binary than users get.
+			tags, err := pluginTags(filepath.Join(src, "Makefile"))
+			if err != nil {
+				return "", err
+			}
+			args = append(args, "-tags", tags)
 		}
 		cmd := exec.Command("go", append(args, p.pkg)...)
 		cmd.Dir = src
