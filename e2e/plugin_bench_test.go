@@ -21,7 +21,8 @@ import (
 // --parallel 10 (make bench-plugin). Reported per run: wall seconds, the
 // plugin's peak RSS (and its anonymous part) and the API server's request count (its own
 // apiserver_request_total, summed, before and after). Goals (issue #14):
-// ≤ 30 s and ≤ 100 MB. MEMSNAP_BENCH_PLUGIN_NODES changes the node count.
+// ≤ 30 s and ≤ 100 MB. MEMSNAP_BENCH_PLUGIN_NODES changes the node count;
+// MEMSNAP_BENCH_PLUGIN_OUTPUT=FILE keeps the last run's plugin output there.
 func BenchmarkPluginAPIMode100Nodes(b *testing.B) {
 	nodes := 100
 	if v := os.Getenv("MEMSNAP_BENCH_PLUGIN_NODES"); v != "" {
@@ -52,6 +53,10 @@ func BenchmarkPluginAPIMode100Nodes(b *testing.B) {
 		err := cmd.Wait()
 		wall := time.Since(start)
 		peak := <-rssCh
+		if f := os.Getenv("MEMSNAP_BENCH_PLUGIN_OUTPUT"); f != "" {
+			// The plugin's own output (GODEBUG=gctrace=1 lines, say), kept for a look.
+			os.WriteFile(f, out.Bytes(), 0o644)
+		}
 		if err != nil {
 			b.Fatalf("kubectl-memsnap: %v\n%s", err, out.String())
 		}

@@ -346,7 +346,8 @@ func joinOr(s []string) string {
 // both ways: kube/node.json and kube/pods.json are the API server's answers
 // as received, and they must be JSON, not protobuf. client-go's default
 // 5 QPS would make 100 nodes (about ten requests each) take minutes; the
-// API server's own priority and fairness still applies.
+// API server's own priority and fairness still applies. What the HTTP/2
+// connection may buffer ahead of the readers is bounded (transport.go).
 func NewClient(cfg *rest.Config) (Client, error) {
 	c := rest.CopyConfig(cfg)
 	c.ContentType = "application/json"
@@ -354,6 +355,7 @@ func NewClient(cfg *rest.Config) (Client, error) {
 	if c.QPS == 0 {
 		c.QPS, c.Burst = 100, 200
 	}
+	c.Wrap(boundReceiveBuffers)
 	cs, err := kubernetes.NewForConfig(c)
 	if err != nil {
 		return Client{}, err

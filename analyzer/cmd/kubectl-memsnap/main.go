@@ -18,10 +18,10 @@ import (
 var version = "dev"
 
 // memoryLimit is the Go runtime's soft memory limit unless GOMEMLIMIT says
-// otherwise. A run streams every answer to disk, so little is live, but with
-// the default GOGC the heap may grow to twice that between collections: at
-// 100 nodes × 50 pods and --parallel 10: 185 MiB peak RSS without a limit,
-// 106 MiB with 48 MiB, see docs/plugin.md for 32 MiB.
+// otherwise. A run streams every answer to disk and bounds what its HTTP/2
+// connection buffers (plugin/transport.go), so 20–30 MiB is live at 100 nodes
+// × 50 pods and --parallel 10; with the default GOGC the heap would grow to
+// twice that between collections (docs/plugin.md, Figures).
 const memoryLimit = 32 << 20
 
 func main() {
